@@ -1,0 +1,78 @@
+# Everything runs from here: the Makefile creates its own environments from pinned files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_VENV := .venv-runtime
+# sam build needs the function runtime's interpreter (python3.13) on PATH.
+PY313 := $(or $(lastword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
+PY313_DIR := $(dir $(PY313))
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= eu-west-1
+# The API Gateway's IAM auth and the S3/SQS endpoints are not part of tests: no real AWS is ever reached.
+export AWS_EC2_METADATA_DISABLED := true
+
+N ?= 50
+
+.PHONY: help venv runtime lint validate build test test-unit test-e2e demo up openapi lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## create .venv with the pinned development dependencies
+
+$(RUNTIME_VENV)/.installed: local/runtime-requirements.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv or PATH): the functions' runtime needs it" >&2; exit 1; }
+	$(PY313) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --quiet -r local/runtime-requirements.txt
+	touch $@
+
+runtime: $(RUNTIME_VENV)/.installed ## create .venv-runtime: python3.13 with what Lambda provides
+
+lint: venv ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+validate: venv ## sam validate --lint
+	$(BIN)/sam validate --lint
+
+.aws-sam/build.stamp: venv template.yaml $(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	test -n "$(PY313)" || { echo "python3.13 not found: sam build needs it on PATH" >&2; exit 1; }
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --cached
+	touch $@
+
+build: .aws-sam/build.stamp ## sam build (python3.13 from pyenv on PATH)
+
+openapi: venv ## regenerate docs/openapi.json from the API's code
+	$(BIN)/python -m tests.openapi_dump > docs/openapi.json
+
+test-unit: venv
+	$(BIN)/python -m pytest tests/unit tests/integration
+
+test-e2e: venv runtime build
+	$(BIN)/python -m pytest tests/e2e
+
+test: lint validate build runtime ## lint, validate the template, build, and every test suite
+	$(BIN)/python -m pytest
+
+demo: venv runtime build ## the whole signing story offline: API → emulator → webhook → SQS → worker → PAdES in S3 → out/
+	$(BIN)/python -m local.demo $(if $(INTERACTIVE),--interactive)
+
+up: venv runtime build ## the offline stack, until Ctrl-C; writes out/stack.json
+	$(BIN)/python -m local.up
+
+lock: ## refreeze requirements-dev.txt from requirements-dev.in
+	rm -rf /tmp/esign-lock && $(PYTHON) -m venv /tmp/esign-lock
+	/tmp/esign-lock/bin/pip install --quiet -r requirements-dev.in
+	/tmp/esign-lock/bin/pip freeze > requirements-dev.txt
+
+clean: ## remove environments, builds and outputs
+	rm -rf $(VENV) $(RUNTIME_VENV) .aws-sam out .pytest_cache .ruff_cache

@@ -1,0 +1,23 @@
+"""boto3 clients, created once per container and only when first used.
+
+Made lazily so that nothing talks to AWS at import time, and so that endpoints set in the environment
+(AWS_ENDPOINT_URL for the offline stack, moto in tests) are read when the client is made.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def reset() -> None:
+    """Forget every client (tests switch endpoints between cases)."""
+    client.cache_clear()
