@@ -1,0 +1,71 @@
+"""Shared fixtures: AWS from moto, built from template.yaml's own definitions."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import SimpleNamespace
+
+import pytest
+
+REGION = "eu-west-1"
+SIGNICAT_CREDENTIALS = {"clientId": "local-client", "clientSecret": "local-client-secret"}
+WEBHOOK_SECRET = "local-webhook-secret"
+
+# Nothing in the test run may reach real AWS, whatever the developer's shell holds.
+os.environ.update(
+    AWS_DEFAULT_REGION=REGION,
+    AWS_REGION=REGION,
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_EC2_METADATA_DISABLED="true",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="esign-tests",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto with the template's table, queues and bucket, the two secrets, and the functions' environment."""
+    import boto3
+    from moto import mock_aws
+
+    from local.aws_resources import create_resources
+    from signing_core import aws as core_aws
+
+    with mock_aws():
+        core_aws.reset()
+        session = boto3.Session(region_name=REGION)
+        resources = create_resources(session, prefix="test")
+        secrets = session.client("secretsmanager")
+        signicat_secret = secrets.create_secret(
+            Name="test-signicat", SecretString=json.dumps(SIGNICAT_CREDENTIALS)
+        )["ARN"]
+        webhook_secret = secrets.create_secret(
+            Name="test-webhook", SecretString=json.dumps({"secrets": [WEBHOOK_SECRET]})
+        )["ARN"]
+        environment = {
+            "TABLE_NAME": resources.ref("SigningsTable"),
+            "DOCUMENTS_BUCKET": resources.ref("DocumentsBucket"),
+            "QUEUE_URL": resources.ref("PackageQueue"),
+            "SIGNICAT_SECRET_ARN": signicat_secret,
+            "WEBHOOK_SECRET_ARN": webhook_secret,
+            "POWERTOOLS_SERVICE_NAME": "esign",
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        yield SimpleNamespace(
+            session=session,
+            resources=resources,
+            env=environment,
+            table=session.resource("dynamodb").Table(environment["TABLE_NAME"]),
+            bucket=environment["DOCUMENTS_BUCKET"],
+            queue_url=environment["QUEUE_URL"],
+            dlq_url=resources.ref("PackageDeadLetterQueue"),
+            s3=session.client("s3"),
+            sqs=session.client("sqs"),
+        )
+        core_aws.reset()

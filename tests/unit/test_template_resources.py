@@ -1,0 +1,36 @@
+"""The test and offline AWS resources come from template.yaml itself."""
+
+import json
+
+
+def test_queue_redrives_to_the_dead_letter_queue_after_five_receives(aws):
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=aws.queue_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    dlq_arn = aws.resources.get_att("PackageDeadLetterQueue", "Arn")
+    assert redrive == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+
+
+def test_queue_visibility_is_at_least_six_times_the_worker_timeout(aws):
+    from local.aws_resources import load_template
+
+    template = load_template()
+    worker_timeout = template["Resources"]["PackageWorkerFunction"]["Properties"]["Timeout"]
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=aws.queue_url, AttributeNames=["VisibilityTimeout"])
+    assert int(attributes["Attributes"]["VisibilityTimeout"]) >= 6 * worker_timeout
+
+
+def test_table_has_the_lookup_indexes_and_ttl(aws):
+    description = aws.table.meta.client.describe_table(TableName=aws.table.name)["Table"]
+    assert {index["IndexName"] for index in description["GlobalSecondaryIndexes"]} == {
+        "bySession",
+        "byExternalReference",
+        "byPending",
+    }
+    ttl = aws.table.meta.client.describe_time_to_live(TableName=aws.table.name)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+
+
+def test_documents_bucket_is_versioned_and_private(aws):
+    assert aws.s3.get_bucket_versioning(Bucket=aws.bucket)["Status"] == "Enabled"
+    block = aws.s3.get_public_access_block(Bucket=aws.bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
