@@ -1,0 +1,392 @@
+"""Client of the Signicat Sign API v2: token cache, retries, uploads, collections, sessions, downloads.
+
+Retry policy (urllib3 `Retry` on one `requests.Session`):
+- GET, HEAD, PUT, DELETE are retried on 429, 502, 503, 504, on connection errors and on read errors,
+  with exponential backoff and jitter, honouring `Retry-After`.
+- POST creates things, so it is retried only when the server certainly did not act on it: on 429 (the
+  request was refused) and on errors while connecting (the request never left). A 5xx or a read timeout
+  after a POST was sent is raised, never repeated. A retried POST resends the whole body: bytes as they
+  are, a seekable stream rewound by urllib3, any other stream first spooled to a temporary file.
+- After the retries, the last answer becomes a `SignicatError` carrying its problem+json fields.
+
+Responses are plain dicts and lists: fields this module does not know are passed through, never rejected.
+Tokens and credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from .settings import ConfigurationError, SignicatSettings
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A Lambda cannot wait long: a longer Retry-After is cut to this, and the caller sees the final answer.
+MAX_RETRY_AFTER_SECONDS = 20
+MAX_BACKOFF_SECONDS = 10.0
+DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer omits expires_in
+TOKEN_MARGIN_SECONDS = 30.0
+SECRET_MAX_AGE_SECONDS = 300
+PADES_CONTAINER = "PADES_CONTAINER"
+_ERROR_BODY_PREVIEW = 300
+
+
+class SignicatError(Exception):
+    """A failed call to Signicat: a non-2xx answer (problem+json or not), or an unusable one."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        type: str | None = None,
+        title: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        trace_id: str | None = None,
+        invalid_params: list[dict] | None = None,
+    ) -> None:
+        self.status = status
+        self.type = type
+        self.title = title
+        self.code = code
+        self.detail = detail
+        self.trace_id = trace_id
+        self.invalid_params = invalid_params or []
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.code or self.title or 'ERROR'}: {self.detail or self.title or 'no detail'}"
+        if self.status:
+            text = f"{self.status} {text}"
+        if self.trace_id:
+            text += f" (traceId {self.trace_id})"
+        return text
+
+    @property
+    def retryable(self) -> bool:
+        """True when the same call may succeed later (throttled, server or network trouble)."""
+        return self.status == 0 or self.status == 429 or self.status >= 500
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> SignicatError:
+        """Map an answer to its problem+json fields (OAuth `error`/`error_description` too)."""
+        body = _json_or_none(response)
+        if not isinstance(body, dict):
+            preview = " ".join(response.text[:_ERROR_BODY_PREVIEW].split())
+            return cls(response.status_code, title=response.reason, detail=preview or response.reason)
+        return cls(
+            response.status_code,
+            type=_str_or_none(body.get("type")),
+            title=_str_or_none(body.get("title")),
+            code=_str_or_none(body.get("code") or body.get("error")),
+            detail=_str_or_none(body.get("detail") or body.get("error_description")),
+            trace_id=_str_or_none(body.get("traceId")),
+            invalid_params=[p for p in body.get("invalidParams") or [] if isinstance(p, dict)],
+        )
+
+
+class SignicatUnavailable(SignicatError):
+    """Signicat could not be reached or did not answer in time (status 0, always retryable)."""
+
+
+class _SignicatRetry(Retry):
+    """urllib3's Retry, plus: a POST refused with 429 is retried, since the server did not act on it."""
+
+    RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST" and status_code == 429:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+class SignicatClient:
+    """One per container: it holds the connection pool and the access token."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token_url: str,
+        credentials: Callable[[], tuple[str, str]],
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        retries: int = 4,
+        backoff_factor: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for name, url in (("api_url", api_url), ("token_url", token_url)):
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, got {retries}")
+        self._api_url = api_url.rstrip("/")
+        self._token_url = token_url
+        self._credentials = credentials
+        self._timeout = (connect_timeout, read_timeout)
+        self._clock = clock
+        self._session = session or requests.Session()
+        self._session.headers.update({"Accept": "application/json"})
+        adapter = HTTPAdapter(max_retries=_retry_policy(retries, backoff_factor))
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: SignicatSettings) -> SignicatClient:
+        secret_id = settings.secret_id
+        return cls(settings.api_url, settings.token_url, lambda: _credentials_from_secret(secret_id))
+
+    # --- Sign API v2 -------------------------------------------------------------------------------
+
+    def upload_document(self, body: bytes | BinaryIO, content_type: str = "application/pdf") -> dict:
+        """Send the document as raw bytes (never base64); a stream is sent as it is read."""
+        if not isinstance(content_type, str) or "/" not in content_type:
+            raise ValueError(
+                f"content_type must be a media type such as application/pdf, got {content_type!r}"
+            )
+        with _replayable(body) as payload:
+            response = self._call("POST", "/documents", data=payload, headers={"Content-Type": content_type})
+        return _json_object(response)
+
+    def create_document_collection(self, document_ids: list[str]) -> dict:
+        if not isinstance(document_ids, list) or not document_ids:
+            raise ValueError("document_ids must be a non-empty list of document ids")
+        documents = [{"documentId": _identifier("document id", d)} for d in document_ids]
+        response = self._call("POST", "/document-collections", json={"documents": documents})
+        return _json_object(response)
+
+    def create_signing_sessions(self, sessions: list[dict]) -> list[dict]:
+        """Create every session in one POST: the API takes and returns a JSON array."""
+        if not isinstance(sessions, list) or not sessions or not all(isinstance(s, dict) for s in sessions):
+            raise ValueError("sessions must be a non-empty list of signing session objects")
+        return _json_array(self._call("POST", "/signing-sessions", json=sessions))
+
+    def get_signing_session(self, session_id: str) -> dict:
+        return _json_object(self._call("GET", f"/signing-sessions/{_path_id('session id', session_id)}"))
+
+    def delete_signing_session(self, session_id: str) -> None:
+        self._call("DELETE", f"/signing-sessions/{_path_id('session id', session_id)}").close()
+
+    def list_signing_sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
+        if not _is_int(limit) or limit < 1 or not _is_int(offset) or offset < 0:
+            raise ValueError(f"limit must be 1 or more and offset 0 or more, got {limit!r} and {offset!r}")
+        return _json_array(self._call("GET", "/signing-sessions", params={"limit": limit, "offset": offset}))
+
+    @contextlib.contextmanager
+    def download_document(self, document_id: str) -> Iterator[BinaryIO]:
+        """The document as a streaming file-like body, closed on exit; never held whole in memory."""
+        path = f"/documents/{_path_id('document id', document_id)}"
+        response = self._call("GET", path, stream=True, headers={"Accept": "*/*"})
+        try:
+            response.raw.decode_content = True
+            yield response.raw
+        finally:
+            response.close()
+
+    # --- transport ---------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One API call; on a 401 the token is minted again and the call repeated once."""
+        body = kwargs.get("data")
+        start = body.tell() if hasattr(body, "seek") else None
+        response = self._send_with_token(method, path, kwargs)
+        if response.status_code == 401:
+            response.close()
+            log.info("Signicat answered 401 to %s %s: minting a new token", method, path)
+            self._forget_token()
+            if start is not None:
+                body.seek(start)
+            response = self._send_with_token(method, path, kwargs)
+        if not response.ok:
+            error = SignicatError.from_response(response)
+            response.close()
+            log.warning("Signicat %s %s failed: %s", method, path, error)
+            raise error
+        return response
+
+    def _send_with_token(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
+        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {self._access_token()}"}
+        return self._send(method, f"{self._api_url}{path}", **{**kwargs, "headers": headers})
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as exc:
+            code = "TIMEOUT" if _is_timeout(exc) else "CONNECTION_ERROR"
+            limits = f"connect {self._timeout[0]} s, read {self._timeout[1]} s"
+            raise SignicatUnavailable(0, code=code, detail=f"{method} {url} ({limits}): {exc}") from exc
+
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_expires_at:
+                self._token, self._token_expires_at = self._mint_token()
+            return self._token
+
+    def _forget_token(self) -> None:
+        with self._token_lock:
+            self._token = None
+
+    def _mint_token(self) -> tuple[str, float]:
+        issued_at = self._clock()
+        client_id, client_secret = self._credentials()
+        response = self._send(
+            "POST",
+            self._token_url,
+            data={"grant_type": "client_credentials", "scope": "signicat-api"},
+            auth=(client_id, client_secret),
+        )
+        if not response.ok:
+            raise SignicatError.from_response(response)
+        answer = _json_object(response)
+        token = answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise SignicatError(response.status_code, code="INVALID_TOKEN_RESPONSE", detail="no access_token")
+        lifetime = _token_lifetime(answer.get("expires_in"))
+        log.info("minted a Signicat access token valid for %s s", lifetime)
+        # Refresh early: 10 % of the lifetime, at most 30 s, so a token never expires in flight.
+        return token, issued_at + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 10)
+
+
+def pades_document_id(session: dict) -> str | None:
+    """The resultDocumentId of the session's PADES_CONTAINER package, or None while not packaged."""
+    packages = ((session or {}).get("output") or {}).get("packages") or []
+    for package in packages:
+        if isinstance(package, dict) and package.get("packageType") == PADES_CONTAINER:
+            document_id = package.get("resultDocumentId")
+            if isinstance(document_id, str) and document_id:
+                return document_id
+    return None
+
+
+def _retry_policy(retries: int, backoff_factor: float) -> Retry:
+    return _SignicatRetry(
+        total=retries,
+        other=0,  # TLS and other odd failures: not worth repeating
+        allowed_methods=IDEMPOTENT_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_jitter=backoff_factor,
+        backoff_max=MAX_BACKOFF_SECONDS,
+        respect_retry_after_header=True,
+        retry_after_max=MAX_RETRY_AFTER_SECONDS,
+        raise_on_status=False,
+    )
+
+
+def _credentials_from_secret(secret_id: str) -> tuple[str, str]:
+    """Client id and secret from Secrets Manager, cached by Powertools for SECRET_MAX_AGE_SECONDS."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    value = get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"secret {secret_id} must be a JSON object with clientId and clientSecret")
+    missing = [
+        key for key in ("clientId", "clientSecret") if not isinstance(value.get(key), str) or not value[key]
+    ]
+    if missing:
+        raise ConfigurationError(f"secret {secret_id} lacks {' and '.join(missing)}")
+    return value["clientId"], value["clientSecret"]
+
+
+@contextlib.contextmanager
+def _replayable(body: bytes | BinaryIO) -> Iterator[bytes | BinaryIO]:
+    """A body that can be sent again from its start: a retried POST must resend all of it."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        if not body:
+            raise ValueError("the document is empty")
+        yield bytes(body)
+        return
+    if not callable(getattr(body, "read", None)):
+        raise TypeError(f"a document must be bytes or a binary file-like object, got {type(body).__name__}")
+    seekable = getattr(body, "seekable", None)
+    if callable(seekable) and seekable():
+        yield body
+        return
+    # Not seekable (an S3 StreamingBody, a pipe): spool to /tmp rather than into memory.
+    with tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(body, spool)
+        spool.seek(0)
+        yield spool
+
+
+def _token_lifetime(expires_in: object) -> float:
+    try:
+        lifetime = float(expires_in) if expires_in is not None else DEFAULT_TOKEN_LIFETIME_SECONDS
+    except (TypeError, ValueError):
+        lifetime = DEFAULT_TOKEN_LIFETIME_SECONDS
+    return max(lifetime, 1.0)
+
+
+def _is_timeout(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.Timeout):
+        return True
+    # An idempotent call whose read retries ran out arrives as ConnectionError(MaxRetryError(ReadTimeout)).
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _json_object(response: requests.Response) -> dict:
+    body = _json_or_none(response)
+    if not isinstance(body, dict):
+        raise _unexpected(response, "a JSON object")
+    return body
+
+
+def _json_array(response: requests.Response) -> list[dict]:
+    body = _json_or_none(response)
+    if not isinstance(body, list):
+        raise _unexpected(response, "a JSON array")
+    return body
+
+
+def _unexpected(response: requests.Response, expected: str) -> SignicatError:
+    request = response.request
+    return SignicatError(
+        response.status_code,
+        code="UNEXPECTED_RESPONSE",
+        detail=f"{request.method} {request.path_url} answered {response.status_code} without {expected}",
+    )
+
+
+def _identifier(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _path_id(what: str, value: object) -> str:
+    return quote(_identifier(what, value), safe="")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
