@@ -1,0 +1,245 @@
+"""The Sign API v2 under /sign: documents, document collections and signing sessions."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from local.emulator.context import emulator
+from local.emulator.core import BLOCKED, READY, SIGNED
+from local.emulator.problems import ApiProblem, bad_request, invalid, not_found, param, unauthorized
+from local.emulator.store import Collection, Document, Session
+from local.emulator.validation import validate_sessions
+from local.emulator.values import iso, new_id
+
+DOCUMENT_TYPES = ("application/pdf", "text/plain")
+CHUNK = 64 * 1024
+MAX_LIST_LIMIT = 1000
+
+blueprint = Blueprint("sign_api", __name__, url_prefix="/sign")
+
+
+@blueprint.before_request
+def require_bearer() -> None:
+    auth = request.authorization
+    if auth is None or auth.type != "bearer" or not auth.token:
+        raise unauthorized("A Bearer access token is required.")
+    if not emulator().token_valid(auth.token):
+        raise unauthorized("The access token is unknown or has expired.")
+
+
+# --- documents
+
+
+@blueprint.post("/documents")
+def upload_document():
+    if request.mimetype not in DOCUMENT_TYPES:
+        raise ApiProblem(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Unsupported media type",
+            f"Content-Type must be one of {', '.join(DOCUMENT_TYPES)}, got {request.mimetype or 'none'}.",
+        )
+    content = request.get_data()
+    if not content:
+        raise bad_request("The document is empty.")
+    _check_content(content, request.mimetype)
+    em = emulator()
+    now = em.config.clock()
+    doc = Document(new_id(), content, request.mimetype, now, now + timedelta(seconds=em.config.document_ttl))
+    with em.store.lock:
+        em.store.documents[doc.id] = doc
+    hex_digest = hashlib.sha256(content).hexdigest()
+    return jsonify(
+        mimeType=doc.mime_type,
+        documentId=doc.id,
+        createdAt=iso(now),
+        # base64 of the hex digest's text, as Signicat's own example answer shows
+        documentHash={"hash": base64.b64encode(hex_digest.encode()).decode(), "hashAlgorithm": "SHA256"},
+    )
+
+
+def _check_content(content: bytes, mime_type: str) -> None:
+    if mime_type == "application/pdf" and not content.startswith(b"%PDF-"):
+        raise bad_request("The document is not a PDF: it does not start with %PDF-.")
+    if mime_type == "text/plain":
+        try:
+            content.decode(request.mimetype_params.get("charset", "utf-8"))
+        except (UnicodeDecodeError, LookupError) as error:
+            raise bad_request(f"The text document cannot be decoded: {error}.") from error
+
+
+@blueprint.get("/documents/<document_id>")
+def download_document(document_id: str):
+    em = emulator()
+    doc = em.store.document(document_id, em.config.clock())
+    if doc is None:
+        raise not_found("Document", document_id)
+    content = doc.content
+    chunks = (content[i : i + CHUNK] for i in range(0, len(content), CHUNK))
+    return Response(chunks, mimetype=doc.mime_type, headers={"Content-Length": str(len(content))})
+
+
+# --- document collections
+
+
+@blueprint.post("/document-collections")
+def create_collection():
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise invalid([param("body", "must be a JSON object")])
+    documents = body.get("documents")
+    if not isinstance(documents, list) or not documents:
+        raise invalid([param("documents", "is required and must be a non-empty array")])
+    em = emulator()
+    now = em.config.clock()
+    errors, ids = [], []
+    for i, doc in enumerate(documents):
+        document_id = doc.get("documentId") if isinstance(doc, dict) else None
+        if not isinstance(document_id, str) or em.store.document(document_id, now) is None:
+            errors.append(param(f"documents[{i}].documentId", "unknown or expired document"))
+        ids.append(document_id)
+    if errors:
+        raise invalid(errors)
+    collection = Collection(new_id(), ids)
+    with em.store.lock:
+        em.store.collections[collection.id] = collection
+    return jsonify(_collection_wire(collection)), 201
+
+
+@blueprint.get("/document-collections/<collection_id>")
+def get_collection(collection_id: str):
+    collection = emulator().store.collections.get(collection_id)
+    if collection is None:
+        raise not_found("Document collection", collection_id)
+    return jsonify(_collection_wire(collection))
+
+
+def _collection_wire(collection: Collection) -> dict[str, Any]:
+    return {"id": collection.id, "documents": [{"documentId": d} for d in collection.document_ids]}
+
+
+# --- signing sessions
+
+
+@blueprint.post("/signing-sessions")
+def create_sessions():
+    body = _json_body()
+    em = emulator()
+    now = em.config.clock()
+    with em.store.lock:
+        requested = validate_sessions(body, _document_check, now)
+        _check_predecessors(requested)
+        sessions = [_new_session(item, now) for item in requested]
+        for session in sessions:
+            em.store.sessions[session.id] = session
+            em.store.retain_for_session([d["documentId"] for d in session.wire["documents"]], now)
+        answer = [copy.deepcopy(s.wire) for s in sessions]
+    return jsonify(answer), 201
+
+
+def _document_check(collection_id: str, document_id: str) -> str | None:
+    em = emulator()
+    collection = em.store.collections.get(collection_id)
+    if collection is None:
+        return f"document collection {collection_id} does not exist"
+    if document_id not in collection.document_ids:
+        return f"document {document_id} is not in document collection {collection_id}"
+    if em.store.document(document_id, em.config.clock()) is None:
+        return f"document {document_id} does not exist or has expired"
+    return None
+
+
+def _check_predecessors(requested: list[dict[str, Any]]) -> None:
+    sessions = emulator().store.sessions
+    errors = [
+        param(f"[{i}].subsequentTo", f"signing session {ref} does not exist")
+        for i, item in enumerate(requested)
+        for ref in item["subsequentTo"]
+        if ref not in sessions
+    ]
+    if errors:
+        raise invalid(errors)
+
+
+def _new_session(item: dict[str, Any], now) -> Session:
+    em = emulator()
+    session_id = new_id()
+    base = (em.config.public_base_url or request.host_url).rstrip("/")
+    waiting = any(em.store.sessions[ref].state != SIGNED for ref in item["subsequentTo"])
+    wire = {
+        "id": session_id,
+        "signatureUrl": f"{base}/sign?sessionId={session_id}",
+        "title": item["title"],
+        "dueDate": iso(item["dueDate"]),
+        "documents": item["documents"],
+        "lifecycle": {"state": BLOCKED if waiting else READY, "stateIsFinal": False},
+        "output": {"signatures": [], "packages": []},
+        "externalReference": item["externalReference"],
+        "signingSetup": item["signingSetup"],
+        "subsequentTo": item["subsequentTo"],
+        "packageTo": item["packageTo"],
+        "ui": item["ui"],
+        "redirectSettings": item["redirectSettings"] or {},
+    }
+    collection_ids = list(dict.fromkeys(d["documentCollectionId"] for d in item["documents"]))
+    return Session(wire=wire, created_at=now, collection_ids=collection_ids)
+
+
+@blueprint.get("/signing-sessions/<session_id>")
+def get_session(session_id: str):
+    wire = emulator().store.session_wire(session_id)
+    if wire is None:
+        raise not_found("Signing session", session_id)
+    return jsonify(wire)
+
+
+@blueprint.delete("/signing-sessions/<session_id>")
+def delete_session(session_id: str):
+    store = emulator().store
+    with store.lock:
+        if store.sessions.pop(session_id, None) is None:
+            raise not_found("Signing session", session_id)
+    return "", 204
+
+
+@blueprint.get("/signing-sessions")
+def list_sessions():
+    limit = _int_arg("limit", default=100, low=1, high=MAX_LIST_LIMIT)
+    offset = _int_arg("offset", default=0, low=0, high=None)
+    store = emulator().store
+    with store.lock:
+        ordered = sorted(store.sessions.values(), key=lambda s: s.created_at)
+        page = [copy.deepcopy(s.wire) for s in ordered[offset : offset + limit]]
+    return jsonify(page)
+
+
+def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise invalid([param(name, f"must be an integer {bounds}")])
+    return value
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ApiProblem(
+            415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "Content-Type must be application/json."
+        )
+    try:
+        return json.loads(request.get_data())
+    except ValueError as error:
+        raise invalid([param("body", f"malformed JSON: {error}")], "The body is not valid JSON.") from error

@@ -1,0 +1,97 @@
+"""The emulator's configuration: credentials, webhook delivery, packaging, faults and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+WEBHOOK_AUTH_MODES = ("hmac", "token")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Faults:
+    """Failures to inject, each rate a probability in [0, 1] drawn from a seeded random generator."""
+
+    error_rate: float = 0.0  # API calls answer 503 before doing anything
+    throttle_rate: float = 0.0  # API calls answer 429 with Retry-After
+    retry_after: int = 1  # seconds, sent with each 429
+    latency: float = 0.0  # seconds added to every API call
+    duplicate_rate: float = 0.0  # a webhook delivery is sent twice
+    reorder_rate: float = 0.0  # a delivery is held and sent after the next one
+    reorder_hold: float = 1.0  # longest a held delivery waits for a successor, seconds
+    drop_rate: float = 0.0  # a delivery is never sent
+    packaging_delay: float = 0.0  # seconds added to the configured packaging delay
+    packaging_failure_rate: float = 0.0  # packaging fails: package.failed instead of package.completed
+
+    RATES = (
+        "error_rate",
+        "throttle_rate",
+        "duplicate_rate",
+        "reorder_rate",
+        "drop_rate",
+        "packaging_failure_rate",
+    )
+
+    def __post_init__(self) -> None:
+        for name in self.RATES:
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+        for name in ("retry_after", "latency", "reorder_hold", "packaging_delay"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+    def updated(self, changes: dict[str, Any]) -> Faults:
+        """A copy with the given fields changed; unknown names are refused."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown fault settings: {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return Faults(**{**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class EmulatorConfig:
+    client_id: str = "emulator-client"
+    client_secret: str = "emulator-secret"  # noqa: S105 - a local test credential
+    token_lifetime: int = 600  # seconds, as Signicat's default
+    public_base_url: str | None = None  # where signers reach the emulator; EmulatorServer fills it in
+    webhook_urls: list[str] = field(default_factory=list)
+    webhook_secret: str = ""
+    webhook_auth_mode: str = "hmac"
+    webhook_signature_header: str = "X-Signicat-Signature"
+    webhook_token_header: str = "X-Webhook-Token"  # noqa: S105 - a header name
+    packaging_delay: float = 0.2  # seconds between the last signature and packaging
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 0
+    account_id: str = "a-emulator-account"
+    event_ttl: float = 120.0  # seconds from an event's timestamp to its expiresAt
+    retry_initial_delay: float = 0.5  # first webhook retry; doubles up to retry_max_delay
+    retry_max_delay: float = 10.0
+    delivery_timeout: float = 5.0
+    document_ttl: float = 1800.0  # an uploaded document unused by a session is deleted after this
+    clock: Callable[[], datetime] = utc_now
+
+    def __post_init__(self) -> None:
+        if self.webhook_auth_mode not in WEBHOOK_AUTH_MODES:
+            raise ValueError(
+                f"webhook_auth_mode must be one of {WEBHOOK_AUTH_MODES}, got {self.webhook_auth_mode!r}"
+            )
+        if not 1 <= self.token_lifetime <= 3600:
+            raise ValueError(f"token_lifetime must be 1..3600 seconds, got {self.token_lifetime!r}")
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("webhook_secret is required when webhook_urls are set")
+        if isinstance(self.faults, dict):
+            self.faults = Faults(**self.faults)
