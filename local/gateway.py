@@ -1,0 +1,250 @@
+"""An HTTP front like API Gateway's REST API: routes from the template, proxy events (version 1.0) to
+functions, proxy results back to HTTP. Like `sam local start-api` it does not enforce IAM auth.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local.template import ApiEvent, Template
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STAGE = "Prod"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+ACCOUNT_ID = "123456789012"
+
+Invoke = Callable[[str, dict], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # API Gateway resource, e.g. /signings/{signingId}
+    method: str  # GET, POST, ... or ANY
+    function: str  # logical id of the function behind it
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    stage: str = DEFAULT_STAGE
+    binary_media_types: tuple[str, ...] = ()
+
+
+def routes_from_template(template: Template) -> list[Route]:
+    return [
+        Route(event.path, event.method, function.logical_id)
+        for function in template.functions.values()
+        for event in function.events_of(ApiEvent)
+    ]
+
+
+def api_settings(template: Template) -> ApiSettings:
+    """Stage and binary media types of the template's REST API (Globals.Api, then the first Serverless::Api)."""
+    properties = dict((template.document.get("Globals") or {}).get("Api") or {})
+    apis = template.resources_of_type("AWS::Serverless::Api")
+    if apis:
+        properties.update(next(iter(apis.values())).get("Properties") or {})
+    stage = properties.get("StageName")
+    types = tuple(str(item).replace("~1", "/") for item in properties.get("BinaryMediaTypes") or ())
+    return ApiSettings(stage if isinstance(stage, str) else DEFAULT_STAGE, types)
+
+
+def _rule_path(resource: str) -> tuple[str, list[str]]:
+    """`/a/{id}/{proxy+}` → `/a/<p0>/<path:p1>`, with the parameter names in order."""
+    names: list[str] = []
+    parts = []
+    for part in resource.split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            greedy = name.endswith("+")
+            names.append(name.rstrip("+"))
+            parts.append(f"<{'path:' if greedy else ''}p{len(names) - 1}>")
+        else:
+            parts.append(part)
+    return "/".join(parts), names
+
+
+def _json_response(status: int, message: str, error_type: str | None = None) -> Response:
+    response = Response(json.dumps({"message": message}), status=status, content_type="application/json")
+    if error_type:
+        response.headers["x-amzn-ErrorType"] = error_type
+    return response
+
+
+def _is_binary(content_type: str, binary_media_types: Iterable[str]) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return bool(media_type) and any(
+        fnmatch.fnmatch(media_type, pattern.lower()) for pattern in binary_media_types
+    )
+
+
+def to_event(
+    request: Request, route: Route, path_parameters: Mapping[str, str], settings: ApiSettings
+) -> dict[str, Any]:
+    """The REST API proxy event (payload version 1.0) for one request."""
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name, []).append(value)
+    query = {name: request.args.getlist(name) for name in request.args}
+    raw = request.get_data(cache=False)
+    body, is_base64 = _event_body(raw, request.content_type or "", settings.binary_media_types)
+    now = time.time()
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": {name: values[-1] for name, values in headers.items()} or None,
+        "multiValueHeaders": headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "resourceId": "local",
+            "resourcePath": route.path,
+            "httpMethod": request.method,
+            "path": f"/{settings.stage}{request.path}",
+            "stage": settings.stage,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "domainName": request.host,
+            "identity": {
+                "sourceIp": request.remote_addr,
+                "userAgent": request.user_agent.string or None,
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+            },
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def _event_body(raw: bytes, content_type: str, binary_media_types: Iterable[str]) -> tuple[str | None, bool]:
+    if not raw:
+        return None, False
+    if not _is_binary(content_type, binary_media_types):
+        try:
+            return raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass  # API Gateway would mangle it; passing it base64-encoded keeps local runs debuggable
+    return base64.b64encode(raw).decode("ascii"), True
+
+
+def to_response(result: Any) -> Response:
+    """An HTTP response from a proxy result; a malformed result is API Gateway's 502."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        log.error("malformed Lambda proxy response: %.500r", result)
+        return _json_response(502, "Internal server error")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    response = Response(data, status=result["statusCode"])
+    response.headers.remove("Content-Type")
+    multi = result.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for name, value in (result.get("headers") or {}).items():
+        if name not in multi:
+            response.headers[name] = str(value)
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+class Gateway:
+    """Threaded HTTP server on 127.0.0.1; `invoke(function_id, event)` runs the function behind a route."""
+
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        invoke: Invoke,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: ApiSettings | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self._routes: list[tuple[Route, list[str]]] = []
+        rules = []
+        for index, route in enumerate(routes):
+            rule_path, names = _rule_path(route.path)
+            methods = None if route.method == "ANY" else [route.method]
+            rules.append(Rule(rule_path, endpoint=index, methods=methods))
+            self._routes.append((route, names))
+        self._map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self._invoke = invoke
+        self._settings = settings or ApiSettings()
+        self._max_body_bytes = max_body_bytes
+        self._server: BaseWSGIServer = make_server(host, port, self.wsgi_app, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def wsgi_app(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        try:
+            index, arguments = self._map.bind_to_environ(request.environ).match()
+        except HTTPException:
+            # REST APIs answer an unknown resource or method this way, not with 404/405.
+            return _json_response(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+        if request.content_length and request.content_length > self._max_body_bytes:
+            return _json_response(413, "Request Too Long")
+        route, names = self._routes[index]
+        path_parameters = {names[int(key[1:])]: value for key, value in arguments.items()}
+        event = to_event(request, route, path_parameters, self._settings)
+        try:
+            result = self._invoke(route.function, event)
+        except Exception:
+            log.exception("%s failed for %s %s", route.function, request.method, request.path)
+            return _json_response(502, "Internal server error")
+        return to_response(result)
+
+    def start(self) -> Gateway:
+        # A short poll interval makes stop() quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Gateway:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
