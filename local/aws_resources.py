@@ -6,8 +6,10 @@ template.yaml: the definitions are read from the template, not repeated here.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,16 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     from samcli.yamlhelper import yaml_parse
 
     return yaml_parse(path.read_text())
+
+
+@cache
+def _parsed(path: Path, modified: float) -> dict[str, Any]:
+    return load_template(path)
+
+
+def current_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template, parsed once while the file is unchanged (tests build resources from it many times)."""
+    return copy.deepcopy(_parsed(path, path.stat().st_mtime))
 
 
 @dataclass
@@ -52,7 +64,7 @@ def create_resources(
     session: Any, *, prefix: str, template: dict[str, Any] | None = None, endpoint_url: str | None = None
 ) -> Resources:
     """Create every queue, table and bucket of the template; answer their physical names, ARNs and URLs."""
-    template = template or load_template()
+    template = template or current_template()
     region = session.region_name
     clients = {
         service: session.client(service, endpoint_url=endpoint_url) for service in ("sqs", "dynamodb", "s3")

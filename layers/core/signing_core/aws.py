@@ -18,6 +18,14 @@ def client(service: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
+@cache
+def resource(service: str) -> Any:
+    import boto3
+
+    return boto3.resource(service)
+
+
 def reset() -> None:
     """Forget every client (tests switch endpoints between cases)."""
     client.cache_clear()
+    resource.cache_clear()

@@ -1,0 +1,229 @@
+"""The signing state machine, kept in DynamoDB with conditional, versioned transitions.
+
+One table (see docs/architecture.md): the signing item, one link item per signing session (GSI bySession),
+and a sparse `pending` attribute on non-final signings (GSI byPending) so the reconciler never scans.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from signing_core import aws
+from signing_core.errors import Conflict, NotFound
+from signing_core.settings import env, env_int
+
+AWAITING_SIGNATURE = "AWAITING_SIGNATURE"
+SIGNED = "SIGNED"
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+REJECTED = "REJECTED"
+EXPIRED = "EXPIRED"
+CANCELLED = "CANCELLED"
+FINAL_STATES = frozenset({COMPLETED, FAILED, REJECTED, EXPIRED, CANCELLED})
+TRANSITIONS = {
+    AWAITING_SIGNATURE: frozenset({SIGNED}) | FINAL_STATES,
+    SIGNED: frozenset({COMPLETED, FAILED, EXPIRED, CANCELLED}),
+}
+PENDING = "PENDING"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Session:
+    sessionId: str
+    signatureUrl: str
+    state: str = "READY"
+
+
+@dataclass
+class Signing:
+    signingId: str
+    title: str
+    externalReference: str
+    documentCollectionId: str
+    sessions: list[Session]
+    state: str = AWAITING_SIGNATURE
+    version: int = 1
+    createdAt: str = field(default_factory=now_iso)
+    updatedAt: str = field(default_factory=now_iso)
+    signedDocument: dict[str, Any] | None = None
+    failure: dict[str, str] | None = None
+    source: dict[str, Any] | None = None  # where the request came from (e.g. an S3 object), for receipts
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Signing:
+        signed = item.get("signedDocument")
+        if signed and "size" in signed:
+            signed = {**signed, "size": int(signed["size"])}
+        return cls(
+            signingId=item["signingId"],
+            title=item["title"],
+            externalReference=item["externalReference"],
+            documentCollectionId=item["documentCollectionId"],
+            sessions=[Session(**session) for session in item["sessions"]],
+            state=item["state"],
+            version=int(item["version"]),
+            createdAt=item["createdAt"],
+            updatedAt=item["updatedAt"],
+            signedDocument=signed,
+            failure=item.get("failure"),
+            source=item.get("source"),
+        )
+
+
+def _table():
+    return aws.resource("dynamodb").Table(env("TABLE_NAME"))
+
+
+def _key(signing_id: str) -> dict[str, str]:
+    return {"pk": f"SIGNING#{signing_id}", "sk": "SIGNING"}
+
+
+def _expiration() -> int:
+    return int(time.time()) + env_int("RETENTION_DAYS", 400) * 86400
+
+
+def create(signing: Signing) -> Signing:
+    """Store a new signing and its session links in one transaction."""
+    table_name = env("TABLE_NAME")
+    item = {**_key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
+    item["pending"] = PENDING
+    writes = [
+        {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    ]
+    for session in signing.sessions:
+        link = {
+            "pk": f"SIGNING#{signing.signingId}",
+            "sk": f"SESSION#{session.sessionId}",
+            "sessionId": session.sessionId,
+            "signingId": signing.signingId,
+            "expiration": item["expiration"],
+        }
+        writes.append({"Put": {"TableName": table_name, "Item": link}})
+    aws.client("dynamodb").transact_write_items(TransactItems=_serialize(writes))
+    return signing
+
+
+def _serialize(writes: list[dict]) -> list[dict]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    for write in writes:
+        put = write["Put"]
+        put["Item"] = {key: serializer.serialize(value) for key, value in put["Item"].items()}
+    return writes
+
+
+def get(signing_id: str) -> Signing:
+    item = _table().get_item(Key=_key(signing_id), ConsistentRead=True).get("Item")
+    if not item:
+        raise NotFound(f"no signing with id {signing_id}")
+    return Signing.from_item(item)
+
+
+def find_by_session(session_id: str) -> Signing | None:
+    items = _table().query(
+        IndexName="bySession",
+        KeyConditionExpression="sessionId = :id",
+        ExpressionAttributeValues={":id": session_id},
+    )["Items"]
+    if not items:
+        return None
+    return get(items[0]["pk"].removeprefix("SIGNING#"))
+
+
+def find_by_external_reference(external_reference: str) -> list[Signing]:
+    items = _table().query(
+        IndexName="byExternalReference",
+        KeyConditionExpression="externalReference = :ref",
+        ExpressionAttributeValues={":ref": external_reference},
+    )["Items"]
+    return [get(item["pk"].removeprefix("SIGNING#")) for item in items if item["sk"] == "SIGNING"]
+
+
+def pending_since_before(cutoff_iso: str, limit: int = 100) -> list[str]:
+    """Ids of non-final signings unchanged since before `cutoff_iso`, oldest first (a query, not a scan)."""
+    items = _table().query(
+        IndexName="byPending",
+        KeyConditionExpression="pending = :p AND updatedAt < :cutoff",
+        ExpressionAttributeValues={":p": PENDING, ":cutoff": cutoff_iso},
+        Limit=limit,
+    )["Items"]
+    return [item["pk"].removeprefix("SIGNING#") for item in items]
+
+
+def transition(signing: Signing, state: str, **changes: Any) -> Signing:
+    """Move `signing` to `state` if nobody changed it since it was read; raise Conflict otherwise.
+
+    Moving to the state it is already in only applies `changes` (e.g. one more session signed).
+    """
+    if state != signing.state and state not in TRANSITIONS.get(signing.state, ()):
+        raise Conflict(f"signing {signing.signingId} is {signing.state} and cannot become {state}")
+    updated = Signing(**{**asdict(signing), **changes, "state": state})
+    updated.sessions = [s if isinstance(s, Session) else Session(**s) for s in updated.sessions]
+    updated.version = signing.version + 1
+    updated.updatedAt = now_iso()
+    values = {":state": state, ":version": updated.version, ":expected": signing.version}
+    assignments = ["#state = :state", "version = :version"]
+    for name, value in {**changes, "updatedAt": updated.updatedAt, "expiration": _expiration()}.items():
+        if name == "sessions":
+            value = [asdict(s) if isinstance(s, Session) else s for s in value]
+        values[f":{name}"] = value
+        assignments.append(f"{name} = :{name}")
+    removals = " REMOVE pending, storageClaim" if state in FINAL_STATES else ""
+    from botocore.exceptions import ClientError
+
+    try:
+        _table().update_item(
+            Key=_key(signing.signingId),
+            UpdateExpression="SET " + ", ".join(assignments) + removals,
+            ConditionExpression="version = :expected",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise Conflict(f"signing {signing.signingId} changed while it was being updated") from None
+        raise
+    return updated
+
+
+def claim_storage(signing_id: str, owner: str, lease_seconds: int) -> bool:
+    """Take the right to store this signing's PAdES for `lease_seconds`, so two workers never both store it.
+
+    A claim whose lease has run out (its worker died mid-stream) can be taken over.
+    """
+    from botocore.exceptions import ClientError
+
+    now = int(time.time())
+    try:
+        _table().update_item(
+            Key=_key(signing_id),
+            UpdateExpression="SET storageClaim = :claim",
+            ConditionExpression="attribute_exists(pending) AND "
+            "(attribute_not_exists(storageClaim) OR storageClaim.#until < :now OR storageClaim.#owner = :owner)",
+            ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
+            ExpressionAttributeValues={
+                ":claim": {"owner": owner, "until": now + lease_seconds},
+                ":now": now,
+                ":owner": owner,
+            },
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -1,0 +1,102 @@
+"""S3 for documents: streaming a signed PAdES in with bounded memory, and presigned URLs out."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from signing_core import aws
+
+PDF_MAGIC = b"%PDF-"
+SIGNATURE_MARKER = b"/ByteRange"
+# Multipart parts of 8 MiB, two in flight: memory stays near 2-3 parts whatever the document's size.
+PART_SIZE = 8 * 1024 * 1024
+CONCURRENCY = 2
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    versionId: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "sha256": self.sha256, "size": self.size}
+
+
+class NotASignedPdf(ValueError):
+    """The stored bytes are not a PDF carrying a signature."""
+
+
+class _InspectingReader:
+    """Wraps a stream: hashes and counts what passes through, and looks for the PDF and signature markers."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+        self.has_signature = False
+        self._tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if chunk:
+            self._hash.update(chunk)
+            self.size += len(chunk)
+            if len(self.head) < len(PDF_MAGIC):
+                self.head = (self.head + chunk)[: len(PDF_MAGIC)]
+            if not self.has_signature:
+                window = self._tail + chunk
+                self.has_signature = SIGNATURE_MARKER in window
+                self._tail = window[-len(SIGNATURE_MARKER) :]
+        return chunk
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    @property
+    def is_signed_pdf(self) -> bool:
+        return self.head == PDF_MAGIC and self.has_signature
+
+
+def store_signed_pdf(stream: BinaryIO, bucket: str, key: str, metadata: dict[str, str]) -> StoredDocument:
+    """Stream `stream` into s3://bucket/key (multipart, bounded memory); refuse and remove it if not a signed PDF."""
+    from boto3.s3.transfer import TransferConfig
+
+    reader = _InspectingReader(stream)
+    s3 = aws.client("s3")
+    config = TransferConfig(
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=CONCURRENCY,
+    )
+    # A stream cannot be re-read, so parts wait in memory: allow only as many as are being sent
+    # (boto3's TransferConfig takes this s3transfer setting as an attribute, not an argument).
+    config.max_in_memory_upload_chunks = CONCURRENCY
+    s3.upload_fileobj(
+        reader,
+        bucket,
+        key,
+        ExtraArgs={"ContentType": "application/pdf", "Metadata": metadata},
+        Config=config,
+    )
+    head = s3.head_object(Bucket=bucket, Key=key)
+    version_id = head.get("VersionId")
+    if not reader.is_signed_pdf:
+        if version_id:
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key)
+        raise NotASignedPdf(f"the package for {key} is not a signed PDF ({reader.size} bytes)")
+    return StoredDocument(bucket, key, reader.sha256, reader.size, version_id)
+
+
+def download_url(bucket: str, key: str, expires_in: int) -> str:
+    return aws.client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+    )
