@@ -680,7 +680,7 @@ def test_pades_document_id_is_none_before_packaging(session):
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def secrets_manager(monkeypatch):
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
 
@@ -704,9 +704,9 @@ def settings_for(server: HTTPServer, secret_id: str) -> SignicatSettings:
     return SignicatSettings(server.url_for("/sign"), server.url_for("/token"), secret_id)
 
 
-def test_from_settings_reads_credentials_from_the_secret(signicat, aws):
+def test_from_settings_reads_credentials_from_the_secret(signicat, secrets_manager):
     secret = json.dumps({"clientId": "sm-client", "clientSecret": "sm-secret", "note": "ignored"})
-    arn = aws.create_secret(Name="signicat", SecretString=secret)["ARN"]
+    arn = secrets_manager.create_secret(Name="signicat", SecretString=secret)["ARN"]
     tokens = TokenEndpoint(signicat)
     signicat.expect_request("/sign/signing-sessions/s-1").respond_with_json(session_json())
 
@@ -715,8 +715,9 @@ def test_from_settings_reads_credentials_from_the_secret(signicat, aws):
     assert (tokens.requests[0]["user"], tokens.requests[0]["password"]) == ("sm-client", "sm-secret")
 
 
-def test_from_settings_names_the_missing_secret_key(signicat, aws):
-    arn = aws.create_secret(Name="signicat", SecretString=json.dumps({"clientId": "sm-client"}))["ARN"]
+def test_from_settings_names_the_missing_secret_key(signicat, secrets_manager):
+    incomplete = json.dumps({"clientId": "sm-client"})
+    arn = secrets_manager.create_secret(Name="signicat", SecretString=incomplete)["ARN"]
 
     with pytest.raises(ConfigurationError, match="lacks clientSecret"):
         SignicatClient.from_settings(settings_for(signicat, arn)).get_signing_session("s-1")
