@@ -50,7 +50,9 @@ class EmulatorServer:
         self._server = make_server(HOST, self.port, self.app, threaded=True, request_handler=self._handler)
         if not self.config.public_base_url:
             self.config.public_base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, name="emulator-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="emulator-http", daemon=True
+        )
         self._thread.start()
         return self
 
