@@ -1,0 +1,344 @@
+"""The whole product offline: moto server, the template's resources and secrets, the Sign API v2 emulator
+(or a real Signicat account), every function under the Lambda runtime emulator, the HTTP front, and the
+event sources. Wiring is read from template.yaml, so a function added there is picked up here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.aws_resources import Resources, create_resources
+from local.gateway import Gateway, api_settings, routes_from_template
+from local.moto import MotoServer
+from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON, RieFunction, RuntimeMissing, spec_from_template
+from local.sqs_source import SqsEventSource
+from local.template import ApiEvent, Function, Resolver, SqsEvent, Template, load_template
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/signicat"
+DEFAULT_REGION = "eu-west-1"
+SIGNICAT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105 - a URL
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class StackError(RuntimeError):
+    """The offline stack cannot start as configured."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Signicat:
+    """Where the functions reach Signicat, and the secrets both sides share."""
+
+    api_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    webhook_secret: str
+
+
+def signicat_from_environment(environ: Mapping[str, str]) -> Signicat:
+    """A real (or other) Signicat named by SIGNICAT_* variables; every one but the token URL is required."""
+    missing = [
+        name
+        for name in (
+            "SIGNICAT_API_URL",
+            "SIGNICAT_CLIENT_ID",
+            "SIGNICAT_CLIENT_SECRET",
+            "SIGNICAT_WEBHOOK_SECRET",
+        )
+        if not environ.get(name)
+    ]
+    if missing:
+        raise StackError(f"SIGNICAT_API_URL is set, so these are needed too: {', '.join(missing)}")
+    return Signicat(
+        api_url=environ["SIGNICAT_API_URL"].rstrip("/"),
+        token_url=environ.get("SIGNICAT_TOKEN_URL") or SIGNICAT_TOKEN_URL,
+        client_id=environ["SIGNICAT_CLIENT_ID"],
+        client_secret=environ["SIGNICAT_CLIENT_SECRET"],
+        webhook_secret=environ["SIGNICAT_WEBHOOK_SECRET"],
+    )
+
+
+class LocalStack:
+    """Start with `with LocalStack() as stack:`; `stack.info` is what out/stack.json holds."""
+
+    def __init__(
+        self,
+        *,
+        template_path: Path = REPO / "template.yaml",
+        build_dir: Path = BUILD_DIR,
+        out_dir: Path = REPO / "out",
+        region: str = DEFAULT_REGION,
+        parameters: Mapping[str, str] | None = None,
+        python: Path = RUNTIME_PYTHON,
+        environ: Mapping[str, str] | None = None,
+        emulator_config: Any = None,
+        concurrency: int | Mapping[str, int] = 1,
+        prefix: str = "local",
+    ) -> None:
+        self.template: Template = load_template(template_path)
+        self.build_dir = Path(build_dir)
+        self.out_dir = Path(out_dir)
+        self.region = region
+        self.prefix = prefix
+        self._parameters = dict(parameters or {})
+        self._python = Path(python)
+        self._environ = os.environ if environ is None else environ
+        self._emulator_config = emulator_config
+        self._concurrency = concurrency
+        self._exit = contextlib.ExitStack()
+        self.moto: MotoServer | None = None
+        self.resources: Resources | None = None
+        self.emulator: Any = None
+        self.signicat: Signicat | None = None
+        self.gateway: Gateway | None = None
+        self.functions: dict[str, RieFunction] = {}
+        self.sources: list[Any] = []
+        self.info: dict[str, Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        self._preflight()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything in reverse order of starting; every stop runs even if one fails."""
+        self._exit.close()
+        self.functions.clear()
+        self.sources.clear()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        self.moto = self.start_component(MotoServer())
+        session = boto3.session.Session(region_name=self.region, **FAKE_CREDENTIALS)
+        self.resources = create_resources(
+            session, prefix=self.prefix, template=self.template.document, endpoint_url=self.moto.endpoint_url
+        )
+        # The gateway binds its port now and serves later: the emulator needs the webhook URL first.
+        self.gateway = Gateway(
+            routes_from_template(self.template), self.invoke, settings=api_settings(self.template)
+        )
+        self._exit.callback(self.gateway.stop)
+        self.signicat = self._start_signicat(self.gateway.url + self._webhook_path())
+        resolver = Resolver(
+            self.template,
+            self._physical(),
+            region=self.region,
+            parameters={**self._signicat_parameters(session), **self._parameters},
+            stack_name=self.prefix,
+        )
+        for function in self.template.functions.values():
+            self.functions[function.logical_id] = self._start_function(
+                function, resolver.environment(function)
+            )
+        self.gateway.start()
+        for function in self.template.functions.values():
+            for event in function.events:
+                if isinstance(event, ApiEvent) or not getattr(event, "enabled", True):
+                    continue  # API events are the gateway's
+                starter = EVENT_SOURCES.get(type(event))
+                if starter is None:
+                    log.warning(
+                        "%s: %s events are not emulated offline", function.logical_id, type(event).__name__
+                    )
+                    continue
+                self.sources.append(starter(self, function, event, resolver))
+        self.info = self._describe()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+
+    def start_component(self, component: Any) -> Any:
+        """Start a piece and register its stop() to run, in reverse order, when the stack stops."""
+        component.start()
+        self._exit.callback(component.stop)
+        return component
+
+    def _preflight(self) -> None:
+        """Fail before starting anything when the build or the runtime is missing."""
+        if not self._python.exists():
+            raise RuntimeMissing(f"{self._python} not found: run `make runtime` first")
+        for function in self.template.functions.values():
+            spec_from_template(self.template, function, {}, self.build_dir)
+
+    # -- pieces ----------------------------------------------------------------------------------
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        """Run one function with an event, as Lambda's synchronous Invoke."""
+        if function_id not in self.functions:
+            raise StackError(f"function {function_id} is not running")
+        return self.functions[function_id].invoke(event)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's moto server."""
+        if self.moto is None:
+            raise StackError("the stack is not started")
+        return boto3.client(
+            service, endpoint_url=self.moto.endpoint_url, region_name=self.region, **FAKE_CREDENTIALS
+        )
+
+    def _webhook_path(self) -> str:
+        if not any(route.path == WEBHOOK_PATH for route in routes_from_template(self.template)):
+            raise StackError(f"the template has no {WEBHOOK_PATH} route for Signicat's webhook deliveries")
+        return WEBHOOK_PATH
+
+    def _start_signicat(self, webhook_url: str) -> Signicat:
+        if self._environ.get("SIGNICAT_API_URL"):
+            return signicat_from_environment(self._environ)
+        from local.emulator.config import EmulatorConfig
+        from local.emulator.server import EmulatorServer
+
+        config = dataclasses.replace(
+            self._emulator_config or EmulatorConfig(),
+            webhook_urls=[webhook_url],
+            webhook_secret=secrets.token_urlsafe(24),
+            # Deliver the way the webhook function is configured to authenticate.
+            webhook_auth_mode=self._parameter("WebhookAuthMode", "hmac"),
+            webhook_signature_header=self._parameter("WebhookSignatureHeader", "X-Signicat-Signature"),
+        )
+        self.emulator = self.start_component(EmulatorServer(config))
+        return Signicat(
+            api_url=f"{self.emulator.url}/sign",
+            token_url=f"{self.emulator.url}/auth/open/connect/token",
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            webhook_secret=config.webhook_secret,
+        )
+
+    def _parameter(self, name: str, default: str) -> str:
+        value = self._parameters.get(name) or self.template.parameters.get(name)
+        return default if value is None else str(value)
+
+    def _signicat_parameters(self, session: Any) -> dict[str, str]:
+        """The secrets in Secrets Manager, and the template parameters that point at them and at Signicat."""
+        assert self.moto is not None and self.signicat is not None
+        manager = session.client("secretsmanager", endpoint_url=self.moto.endpoint_url)
+        client_secret = json.dumps(
+            {"clientId": self.signicat.client_id, "clientSecret": self.signicat.client_secret}
+        )
+        webhook_secret = json.dumps({"secrets": [self.signicat.webhook_secret]})
+        return {
+            "SignicatApiUrl": self.signicat.api_url,
+            "SignicatTokenUrl": self.signicat.token_url,
+            "SignicatSecretArn": _put_secret(manager, f"{self.prefix}/signicat-client", client_secret),
+            "WebhookSecretArn": _put_secret(manager, f"{self.prefix}/signicat-webhook", webhook_secret),
+        }
+
+    def _physical(self) -> dict[str, dict[str, str]]:
+        assert self.resources is not None
+        return {
+            logical_id: {
+                "Ref": self.resources.ref(logical_id),
+                "Arn": resource.arn,
+                "QueueName" if resource.url else "Name": resource.name,
+                **({"QueueUrl": resource.url} if resource.url else {}),
+            }
+            for logical_id, resource in self.resources.by_id.items()
+        }
+
+    def _start_function(self, function: Function, environment: dict[str, str]) -> RieFunction:
+        assert self.moto is not None
+        concurrency = (
+            self._concurrency
+            if isinstance(self._concurrency, int)
+            else self._concurrency.get(function.logical_id, 1)
+        )
+        spec = spec_from_template(self.template, function, environment, self.build_dir)
+        runner = RieFunction(
+            spec,
+            region=self.region,
+            endpoint_url=self.moto.endpoint_url,
+            python=self._python,
+            log_dir=self.out_dir / "logs",
+            concurrency=concurrency,
+        )
+        return self.start_component(runner)
+
+    def queue_by_arn(self, arn: str) -> Any:
+        assert self.resources is not None
+        for resource in self.resources.by_id.values():
+            if resource.arn == arn and resource.url:
+                return resource
+        raise StackError(f"no queue of the template has the ARN {arn}")
+
+    def _describe(self) -> dict[str, Any]:
+        assert self.moto is not None and self.gateway is not None and self.resources is not None
+        variables: dict[str, str] = {}
+        for runner in self.functions.values():
+            variables.update(runner.spec.environment)
+        info: dict[str, Any] = {
+            "apiUrl": self.gateway.url,
+            "webhookUrl": self.gateway.url + WEBHOOK_PATH,
+            "awsEndpointUrl": self.moto.endpoint_url,
+            "region": self.region,
+            "documentsBucket": variables.get("DOCUMENTS_BUCKET"),
+            "table": variables.get("TABLE_NAME"),
+            "queueUrl": variables.get("QUEUE_URL"),
+            "dlqUrl": self._dead_letter_queue_url(variables.get("QUEUE_URL")),
+            "logs": {name: str(runner.log_path) for name, runner in self.functions.items()},
+            "resources": {lid: dataclasses.asdict(res) for lid, res in self.resources.by_id.items()},
+        }
+        if self.emulator is not None:
+            info["emulatorUrl"] = self.emulator.url
+        return info
+
+    def _dead_letter_queue_url(self, queue_url: str | None) -> str | None:
+        if not queue_url:
+            return None
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["RedrivePolicy"]
+        )
+        policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+        return self.queue_by_arn(json.loads(policy)["deadLetterTargetArn"]).url if policy else None
+
+
+def _put_secret(manager: Any, name: str, value: str) -> str:
+    try:
+        return manager.create_secret(Name=name, SecretString=value)["ARN"]
+    except manager.exceptions.ResourceExistsException:
+        return manager.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+
+
+def _start_sqs_source(
+    stack: LocalStack, function: Function, event: SqsEvent, resolver: Resolver
+) -> SqsEventSource:
+    queue = stack.queue_by_arn(resolver.resolve(event.queue))
+    runner = stack.functions[function.logical_id]
+    source = SqsEventSource(
+        stack.client("sqs"),
+        queue.url,
+        runner.invoke,
+        batch_size=event.batch_size,
+        report_batch_item_failures=event.reports_batch_item_failures,
+        region=stack.region,
+        queue_arn=queue.arn,
+        name=f"{function.logical_id}.{event.name}",
+    )
+    return stack.start_component(source)
+
+
+# Which event types the offline stack drives, and how: add S3 and Schedule here when functions use them.
+EVENT_SOURCES: dict[type, Callable[[LocalStack, Function, Any, Resolver], Any]] = {
+    SqsEvent: _start_sqs_source,
+}

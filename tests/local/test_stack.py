@@ -1,0 +1,177 @@
+"""The stack's wiring, on a small template of its own with tiny functions (real RIE, moto, emulator)."""
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.rie import RUNTIME_PYTHON, BuildMissing
+from local.stack import LocalStack, StackError, signicat_from_environment
+
+TEMPLATE = """
+Parameters:
+  SignicatApiUrl: {Type: String}
+  SignicatSecretArn: {Type: String}
+  WebhookSecretArn: {Type: String}
+  WebhookAuthMode: {Type: String, Default: token}
+Globals:
+  Function:
+    Handler: app.handler
+    Timeout: 10
+    Layers: [!Ref CoreLayer]
+    Environment:
+      Variables:
+        TABLE_NAME: !Ref Table
+Resources:
+  CoreLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layers/core}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+  Bucket:
+    Type: AWS::S3::Bucket
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt JobsDlq.Arn, maxReceiveCount: 3}
+  JobsDlq:
+    Type: AWS::SQS::Queue
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/echo
+      Environment:
+        Variables:
+          QUEUE_URL: !Ref Jobs
+          DOCUMENTS_BUCKET: !Ref Bucket
+          SIGNICAT_API_URL: !Ref SignicatApiUrl
+          SIGNICAT_SECRET_ARN: !Ref SignicatSecretArn
+          WEBHOOK_SECRET_ARN: !Ref WebhookSecretArn
+      Events:
+        Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/worker
+      Events:
+        Jobs:
+          Type: SQS
+          Properties: {Queue: !GetAtt Jobs.Arn, BatchSize: 2, FunctionResponseTypes: [ReportBatchItemFailures]}
+"""
+
+ECHO = """
+import json, os, boto3
+
+def handler(event, context):
+    secrets = boto3.client("secretsmanager")
+    body = {
+        "env": {name: value for name, value in os.environ.items() if name.isupper()},
+        "webhookSecret": secrets.get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ARN"])["SecretString"],
+        "path": event["path"],
+    }
+    return {"statusCode": 200, "body": json.dumps(body)}
+"""
+
+WORKER = """
+import os, boto3, helper
+
+def handler(event, context):
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    for record in event["Records"]:
+        table.put_item(Item={"pk": record["body"], "by": helper.NAME})
+    return {"batchItemFailures": []}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    build = tmp_path / "build"
+    for name, code in (("Echo", ECHO), ("Worker", WORKER)):
+        (build / name).mkdir(parents=True)
+        (build / name / "app.py").write_text(code)
+    (build / "CoreLayer" / "python").mkdir(parents=True)
+    (build / "CoreLayer" / "python" / "helper.py").write_text("NAME = 'worker'\n")
+    return tmp_path
+
+
+def _stack(project: Path, **overrides) -> LocalStack:
+    if not RUNTIME_PYTHON.exists():
+        pytest.fail(f"{RUNTIME_PYTHON} is missing: run `make runtime` to create it")
+    options = {
+        "template_path": project / "template.yaml",
+        "build_dir": project / "build",
+        "out_dir": project / "out",
+        "environ": {},
+    }
+    return LocalStack(**(options | overrides))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_stack_wires_gateway_functions_emulator_secrets_and_queue_then_stops_cleanly(project):
+    stack = _stack(project)
+    with stack:
+        info = json.loads((project / "out" / "stack.json").read_text())
+        answer = requests.post(info["webhookUrl"], data="{}", timeout=30).json()
+        stack.client("sqs").send_message(QueueUrl=info["queueUrl"], MessageBody="job-1")
+        table = stack.client("dynamodb")
+        deadline = time.monotonic() + 20
+        while "Item" not in (item := table.get_item(TableName=info["table"], Key={"pk": {"S": "job-1"}})):
+            assert time.monotonic() < deadline, "the worker did not process the queued message"
+            time.sleep(0.1)
+        pids = [process.process.pid for runner in stack.functions.values() for process in runner._processes]
+        emulator = stack.emulator
+
+    assert info["apiUrl"].startswith("http://127.0.0.1:")
+    assert info["webhookUrl"] == info["apiUrl"] + "/webhooks/signicat"
+    assert emulator.config.webhook_urls == [info["webhookUrl"]]
+    assert emulator.config.webhook_auth_mode == "token"  # the template parameter's value
+    assert answer["path"] == "/webhooks/signicat"
+    assert json.loads(answer["webhookSecret"]) == {"secrets": [emulator.config.webhook_secret]}
+    env = answer["env"]
+    assert env["SIGNICAT_API_URL"] == info["emulatorUrl"] + "/sign"
+    assert env["QUEUE_URL"] == info["queueUrl"]
+    assert env["DOCUMENTS_BUCKET"] == info["documentsBucket"]
+    assert env["AWS_ENDPOINT_URL"] == info["awsEndpointUrl"]
+    assert info["dlqUrl"].endswith("jobsdlq")
+    assert item["Item"]["by"] == {"S": "worker"}
+
+    assert not any(_alive(pid) for pid in pids)
+    names = {thread.name for thread in threading.enumerate()}
+    assert not names & {"gateway", "emulator-http", "Worker.Jobs"}
+
+
+def test_signicat_from_the_environment_replaces_the_emulator():
+    signicat = signicat_from_environment(
+        {
+            "SIGNICAT_API_URL": "https://api.example/sign/",
+            "SIGNICAT_CLIENT_ID": "id",
+            "SIGNICAT_CLIENT_SECRET": "secret",
+            "SIGNICAT_WEBHOOK_SECRET": "hook",
+        }
+    )
+    assert signicat.api_url == "https://api.example/sign"
+    assert signicat.token_url == "https://api.signicat.com/auth/open/connect/token"
+    with pytest.raises(StackError, match="SIGNICAT_CLIENT_SECRET, SIGNICAT_WEBHOOK_SECRET"):
+        signicat_from_environment({"SIGNICAT_API_URL": "x", "SIGNICAT_CLIENT_ID": "id"})
+
+
+def test_missing_build_fails_before_anything_starts(project):
+    stack = _stack(project, build_dir=project / "no-build")
+    with pytest.raises(BuildMissing, match="make build"):
+        stack.start()
+    assert stack.moto is None
