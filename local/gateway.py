@@ -17,7 +17,7 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local.template import ApiEvent, Template
@@ -175,6 +175,13 @@ def to_response(result: Any) -> Response:
     return response
 
 
+class _LoggingRequestHandler(WSGIRequestHandler):
+    """One line per request on this module's logger, instead of werkzeug's print to stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.info("%s %s", self.requestline, code)
+
+
 class Gateway:
     """Threaded HTTP server on 127.0.0.1; `invoke(function_id, event)` runs the function behind a route."""
 
@@ -199,7 +206,9 @@ class Gateway:
         self._invoke = invoke
         self._settings = settings or ApiSettings()
         self._max_body_bytes = max_body_bytes
-        self._server: BaseWSGIServer = make_server(host, port, self.wsgi_app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.wsgi_app, threaded=True, request_handler=_LoggingRequestHandler
+        )
         self._thread: threading.Thread | None = None
 
     @property

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+class _QuietThreadedMotoServer(ThreadedMotoServer):
+    """moto's own server loop, with a handler that does not print every AWS call to stderr."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=_QuietRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, log_requests: bool = False) -> None:
+        server_class = ThreadedMotoServer if log_requests else _QuietThreadedMotoServer
+        self._server = server_class(ip_address=host, port=port, verbose=False)
         self._endpoint_url: str | None = None
 
     @property
