@@ -1,0 +1,165 @@
+"""The signing API: POST /signings starts a signing, GET /signings/{signingId} reads it."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from schemas import Problem, SigningCreated, SigningOut, StartSigningIn
+
+from signing_core import signings
+from signing_core.errors import DomainError, PayloadTooLarge
+from signing_core.settings import env, env_int
+from signing_core.signicat import SignicatError
+
+logger = Logger()
+app = APIGatewayRestResolver(enable_validation=True)
+# Inline documents travel base64 inside a Lambda payload (6 MB): beyond this, use an upload.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6_000_000)
+PROBLEMS = {
+    status: {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+    for status in (400, 404, 409, 413, 422, 502)
+}
+idempotency = IdempotencyConfig(
+    event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
+)
+persistence = DynamoDBPersistenceLayer(
+    table_name=env("TABLE_NAME"), key_attr="pk", sort_key_attr="sk", expiry_attr="expiration"
+)
+
+
+@app.post("/signings", status_code=201, responses={**PROBLEMS, 201: {"description": "The signing started"}})
+def start_signing(request: Annotated[StartSigningIn, Body()]) -> Response[SigningCreated]:
+    """Upload the documents to Signicat, create the sessions, answer where to send each signer.
+
+    Send an `Idempotency-Key` header to make a retried request answer the first result and create nothing new.
+    """
+    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive
+    command = {"key": key, "request": request.model_dump(mode="json")}
+    answer = _start_once(command=command) if key else _start(command)
+    return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
+
+
+@idempotent_function(data_keyword_argument="command", persistence_store=persistence, config=idempotency)
+def _start_once(command: dict[str, Any]) -> dict[str, Any]:
+    return _start(command)
+
+
+def _start(command: dict[str, Any]) -> dict[str, Any]:
+    request = StartSigningIn.model_validate(command["request"])
+    max_bytes = env_int("MAX_DOCUMENT_BYTES", 4_500_000)
+    documents = [
+        signings.Document(d.filename, d.contentType, d.content, d.content[:8], len(d.content))
+        for d in request.documents
+    ]
+    for document in documents:
+        signings.check_document(document, max_bytes)
+    fields = request.model_dump(exclude={"documents", "signers"}, exclude_none=True)
+    signers = [signings.Signer(**s.model_dump()) for s in request.signers]
+    signing = signings.start_signing(signings.SigningRequest(documents=documents, signers=signers, **fields))
+    return SigningCreated.model_validate(signing.to_dict()).model_dump(mode="json")
+
+
+@app.get("/signings/<signingId>", responses=PROBLEMS)
+def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
+    """The signing; once completed, where the signed PAdES is, with a short-lived download URL."""
+    return SigningOut.model_validate(signings.get_signing(signingId))
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value})
+    return Response(status, "application/problem+json", json.dumps(body))
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    params = [
+        {"name": ".".join(str(part) for part in e["loc"] if part != "body"), "reason": e["msg"]}
+        for e in error.errors()
+    ]
+    detail = "; ".join(f"{p['name'] or 'body'}: {p['reason']}" for p in params)
+    return problem(400, detail or "the request is not valid", code="INVALID_INPUT", invalidParams=params)
+
+
+@app.exception_handler(DomainError)
+def domain_error(error: DomainError) -> Response:
+    return problem(error.status, error.detail, code=error.code)
+
+
+@app.exception_handler(SignicatError)
+def signicat_error(error: SignicatError) -> Response:
+    logger.warning(
+        "Signicat refused a call",
+        extra={"status": error.status, "code": error.code, "traceId": error.trace_id},
+    )
+    reason = error.detail or error.title or "no detail"
+    detail = (
+        f"Signicat answered {error.status}: {reason}"
+        if error.status
+        else f"Signicat could not be reached: {reason}"
+    )
+    return problem(502, detail, code=error.code or "SIGNICAT_ERROR", traceId=error.trace_id)
+
+
+@app.exception_handler(IdempotencyValidationError)
+def idempotency_key_reused(error: IdempotencyValidationError) -> Response:
+    return problem(
+        422, "this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def idempotency_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+    return problem(
+        409, "a request with this Idempotency-Key is in progress; retry shortly", code="IN_PROGRESS"
+    )
+
+
+@app.not_found
+def not_found(error: NotFoundError) -> Response:
+    return problem(404, "no such route", code="NOT_FOUND")
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    logger.exception("unexpected error")
+    return problem(500, "internal error; it has been logged", code="INTERNAL")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if len(event.get("body") or "") > MAX_REQUEST_BYTES:
+        return too_large()
+    idempotency.register_lambda_context(context)
+    return app.resolve(event, context)
+
+
+def too_large() -> dict[str, Any]:
+    # Answered before routing: the body is not even parsed.
+    detail = f"the request is larger than {MAX_REQUEST_BYTES} bytes; upload the document first"
+    body = {"type": "about:blank", "title": "Content Too Large", "status": 413, "detail": detail}
+    body["code"] = PayloadTooLarge.code
+    return {
+        "statusCode": 413,
+        "headers": {"Content-Type": "application/problem+json"},
+        "body": json.dumps(body),
+    }

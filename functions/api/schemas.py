@@ -1,0 +1,127 @@
+"""The API's request and answer shapes. The OpenAPI document (docs/openapi.json) is generated from them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+Language = Literal["da", "de", "en", "fi", "nb", "nn", "sv"]
+SigningFlow = Literal["AUTHENTICATION_BASED", "PKISIGNING"]
+State = Literal["AWAITING_SIGNATURE", "SIGNED", "COMPLETED", "FAILED", "REJECTED", "EXPIRED", "CANCELLED"]
+
+
+def _strict_base64(value: Any) -> bytes:
+    # pydantic's Base64Bytes forgives stray characters; a document must decode exactly.
+    if not isinstance(value, str):
+        raise ValueError("must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not valid base64") from None
+
+
+Base64Content = Annotated[
+    bytes,
+    PlainValidator(_strict_base64),
+    PlainSerializer(lambda content: base64.b64encode(content).decode(), when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "contentEncoding": "base64", "description": "The document, base64-encoded"}
+    ),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentIn(Strict):
+    filename: str = Field(min_length=1, max_length=255, examples=["contract.pdf"])
+    contentType: Literal["application/pdf", "text/plain"] = "application/pdf"
+    content: Base64Content
+
+
+class SignerIn(Strict):
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    mobile: str | None = Field(None, pattern=r"^\+?[0-9 ]{6,20}$")
+    nationalIdentificationNumber: str | None = Field(None, min_length=1, max_length=64)
+
+
+class RedirectSettingsIn(Strict):
+    success: str | None = Field(None, pattern=r"^https?://", max_length=2048)
+    cancel: str | None = Field(None, pattern=r"^https?://", max_length=2048)
+    error: str | None = Field(None, pattern=r"^https?://", max_length=2048)
+
+
+class StartSigningIn(Strict):
+    title: str = Field(min_length=1, max_length=255, examples=["Rental agreement between X and Y"])
+    externalReference: str | None = Field(None, min_length=1, max_length=255)
+    documents: list[DocumentIn] = Field(min_length=1, max_length=20)
+    signers: list[SignerIn] = Field(default_factory=lambda: [SignerIn()], min_length=1, max_length=20)
+    identityProviders: list[str] | None = Field(None, max_length=20)
+    signingFlow: SigningFlow = "AUTHENTICATION_BASED"
+    language: Language | None = None
+    redirectSettings: RedirectSettingsIn | None = None
+    dueDate: AwareDatetime | None = Field(None, description="At most 30 days ahead")
+
+
+class SessionOut(BaseModel):
+    sessionId: str
+    signatureUrl: str
+    state: str
+
+
+class SigningCreated(BaseModel):
+    signingId: str
+    state: State
+    externalReference: str
+    documentCollectionId: str
+    sessions: list[SessionOut]
+
+
+class SignedDocumentOut(BaseModel):
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    downloadUrl: str
+
+
+class FailureOut(BaseModel):
+    code: str
+    detail: str
+
+
+class SigningOut(SigningCreated):
+    title: str
+    createdAt: str
+    updatedAt: str
+    signedDocument: SignedDocumentOut | None = None
+    failure: FailureOut | None = None
+
+
+class InvalidParam(BaseModel):
+    name: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 7807 application/problem+json."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    traceId: str | None = None
+    invalidParams: list[InvalidParam] | None = None

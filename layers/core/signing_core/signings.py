@@ -1,0 +1,286 @@
+"""The use cases: start a signing, read it, store its signed package. Plain values in, plain values out."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, BinaryIO
+
+from signing_core import repository, storage
+from signing_core.errors import Conflict, InvalidInput, PayloadTooLarge, RetryLater
+from signing_core.repository import Session, Signing
+from signing_core.settings import SignicatSettings, env, env_int
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPES = ("application/pdf", "text/plain")
+LANGUAGES = ("da", "de", "en", "fi", "nb", "nn", "sv")
+SIGNING_FLOWS = ("AUTHENTICATION_BASED", "PKISIGNING")
+MAX_DUE_DAYS = 30
+PACKAGE_COMPLETED = "package.completed"
+PACKAGE_FAILED = "package.failed"
+# An event for a session we do not know may race the signing's own write; after this many tries it is not ours.
+UNKNOWN_SESSION_ATTEMPTS = 3
+
+
+@dataclass
+class Document:
+    filename: str
+    content_type: str
+    content: bytes | BinaryIO
+    head: bytes  # the first bytes, to check the declared type without reading a stream twice
+    size: int
+
+
+@dataclass
+class Signer:
+    email: str | None = None
+    mobile: str | None = None
+    nationalIdentificationNumber: str | None = None
+
+    def as_parameters(self) -> dict[str, str]:
+        return {key: value for key, value in vars(self).items() if value}
+
+
+@dataclass
+class SigningRequest:
+    title: str
+    documents: list[Document]
+    signers: list[Signer] = field(default_factory=lambda: [Signer()])
+    externalReference: str | None = None
+    identityProviders: list[str] | None = None
+    signingFlow: str = "AUTHENTICATION_BASED"
+    language: str | None = None
+    redirectSettings: dict[str, str] | None = None
+    dueDate: datetime | None = None
+    source: dict[str, Any] | None = None
+
+
+@cache
+def signicat():
+    """The Sign API client, one per container (it holds the token and the connection pool)."""
+    from signing_core.signicat import SignicatClient
+
+    return SignicatClient.from_settings(SignicatSettings.from_env())
+
+
+def check_document(document: Document, max_bytes: int) -> None:
+    if document.content_type not in CONTENT_TYPES:
+        raise InvalidInput(
+            f"document {document.filename!r}: contentType must be one of {', '.join(CONTENT_TYPES)}"
+        )
+    if document.size == 0:
+        raise InvalidInput(f"document {document.filename!r} is empty")
+    if document.size > max_bytes:
+        raise PayloadTooLarge(f"document {document.filename!r} is larger than {max_bytes} bytes")
+    if document.content_type == "application/pdf" and not document.head.startswith(storage.PDF_MAGIC):
+        raise InvalidInput(
+            f"document {document.filename!r} is declared as a PDF but does not start with %PDF-"
+        )
+
+
+def check_request(request: SigningRequest, now: datetime) -> None:
+    if not request.title or not request.title.strip():
+        raise InvalidInput("title must not be empty")
+    if not request.documents:
+        raise InvalidInput("at least one document is needed")
+    if not request.signers:
+        raise InvalidInput("at least one signer is needed")
+    if request.language and request.language not in LANGUAGES:
+        raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
+    if request.signingFlow not in SIGNING_FLOWS:
+        raise InvalidInput(f"signingFlow must be one of {', '.join(SIGNING_FLOWS)}")
+    if request.dueDate is not None:
+        due = request.dueDate if request.dueDate.tzinfo else request.dueDate.replace(tzinfo=UTC)
+        if due <= now:
+            raise InvalidInput("dueDate must be in the future")
+        if due > now + timedelta(days=MAX_DUE_DAYS):
+            raise InvalidInput(f"dueDate must be at most {MAX_DUE_DAYS} days ahead")
+
+
+def start_signing(request: SigningRequest) -> Signing:
+    """Upload the documents, create one collection and one session per signer, and store the signing."""
+    now = datetime.now(UTC)
+    check_request(request, now)
+    client = signicat()
+    external_reference = request.externalReference or str(uuid.uuid4())
+    document_ids = [
+        client.upload_document(document.content, document.content_type)["documentId"]
+        for document in request.documents
+    ]
+    collection_id = client.create_document_collection(document_ids)["id"]
+    bodies = [
+        _session_body(request, signer, external_reference, collection_id, document_ids)
+        for signer in request.signers
+    ]
+    created = client.create_signing_sessions(bodies)
+    signing = Signing(
+        signingId=str(uuid.uuid4()),
+        title=request.title,
+        externalReference=external_reference,
+        documentCollectionId=collection_id,
+        sessions=[
+            Session(s["id"], s["signatureUrl"], s.get("lifecycle", {}).get("state", "READY")) for s in created
+        ],
+        source=request.source,
+    )
+    try:
+        return repository.create(signing)
+    except Exception:
+        # Leave nobody a link to a signing we could not record.
+        _delete_sessions_quietly(client, [s.sessionId for s in signing.sessions])
+        raise
+
+
+def _session_body(
+    request: SigningRequest,
+    signer: Signer,
+    external_reference: str,
+    collection_id: str,
+    document_ids: list[str],
+) -> dict[str, Any]:
+    setup: dict[str, Any] = {"signingFlow": request.signingFlow}
+    idps = request.identityProviders
+    if idps is None:
+        default_idp = env("DEFAULT_IDENTITY_PROVIDER", "-")
+        idps = [] if default_idp == "-" else [default_idp]
+    if idps:
+        setup["identityProviders"] = [{"idpName": name} for name in idps]
+    if signer.as_parameters():
+        setup["additionalParameters"] = signer.as_parameters()
+    body: dict[str, Any] = {
+        "title": request.title,
+        "externalReference": external_reference,
+        "documents": [
+            {"action": "SIGN", "documentCollectionId": collection_id, "documentId": document_id}
+            for document_id in document_ids
+        ],
+        "signingSetup": [setup],
+        "packageTo": ["PADES_CONTAINER"],
+        "ui": {"language": request.language or env("DEFAULT_LANGUAGE", "en")},
+    }
+    if request.redirectSettings:
+        body["redirectSettings"] = request.redirectSettings
+    if request.dueDate:
+        body["dueDate"] = request.dueDate.isoformat().replace("+00:00", "Z")
+    return body
+
+
+def _delete_sessions_quietly(client, session_ids: list[str]) -> None:
+    for session_id in session_ids:
+        try:
+            client.delete_signing_session(session_id)
+        except Exception:
+            logger.warning("could not delete signing session %s after a failed start", session_id)
+
+
+def describe(signing: Signing) -> dict[str, Any]:
+    """The signing as the API answers it, with a fresh download URL once it is completed."""
+    answer = signing.to_dict()
+    answer.pop("version", None)
+    answer.pop("source", None)
+    if signing.signedDocument:
+        document = signing.signedDocument
+        answer["signedDocument"] = {
+            **document,
+            "downloadUrl": storage.download_url(
+                document["bucket"], document["key"], env_int("DOWNLOAD_URL_TTL_SECONDS", 900)
+            ),
+        }
+    return answer
+
+
+def get_signing(signing_id: str) -> dict[str, Any]:
+    return describe(repository.get(signing_id))
+
+
+# --- package events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageEvent:
+    event_id: str
+    event_name: str
+    session_id: str
+    receive_count: int = 1
+
+
+def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int) -> str:
+    """Bring the signing named by the event's session to the state Signicat says it is in.
+
+    The event only names the session: what happened is read from the API. Duplicates and late events find a
+    final signing and change nothing. Raises RetryLater when the package is not ready yet.
+    """
+    signing = repository.find_by_session(event.session_id)
+    if signing is None:
+        if event.receive_count < UNKNOWN_SESSION_ATTEMPTS:
+            raise RetryLater(f"no signing knows session {event.session_id} yet")
+        logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
+        return "unknown-session"
+    if signing.is_final:
+        return "already-final"
+    session = signicat().get_signing_session(event.session_id)
+    state = (session.get("lifecycle") or {}).get("state")
+    signing = _with_session_state(signing, event.session_id, state)
+    if state == "REJECTED":
+        return _finish(
+            signing, repository.REJECTED, failure={"code": "REJECTED", "detail": "a signer rejected"}
+        )
+    if event.event_name == PACKAGE_FAILED:
+        detail = f"Signicat reported packaging failed (session {state})"
+        return _finish(signing, repository.FAILED, failure={"code": "PACKAGING_FAILED", "detail": detail})
+    if state != "SIGNED":
+        if state not in ("READY", "BLOCKED"):
+            logger.warning(
+                "session %s is in an unknown state %r; treating it as not final", event.session_id, state
+            )
+        raise RetryLater(f"session {event.session_id} is {state}, not signed yet")
+    from signing_core.signicat import pades_document_id
+
+    document_id = pades_document_id(session)
+    if document_id is None:
+        _record(signing, repository.SIGNED)
+        raise RetryLater(f"session {event.session_id} is signed but its PAdES is not packaged yet")
+    return _store_package(signing, document_id, worker_id, lease_seconds)
+
+
+def _with_session_state(signing: Signing, session_id: str, state: str | None) -> Signing:
+    for session in signing.sessions:
+        if session.sessionId == session_id and state:
+            session.state = state
+    return signing
+
+
+def _record(signing: Signing, state: str) -> Signing:
+    try:
+        return repository.transition(signing, state, sessions=signing.sessions)
+    except Conflict:
+        return repository.get(signing.signingId)
+
+
+def _finish(signing: Signing, state: str, **changes: Any) -> str:
+    try:
+        repository.transition(signing, state, sessions=signing.sessions, **changes)
+    except Conflict:
+        current = repository.get(signing.signingId)
+        if current.is_final:
+            return "already-final"
+        raise RetryLater(f"signing {signing.signingId} changed meanwhile") from None
+    return state
+
+
+def _store_package(signing: Signing, document_id: str, worker_id: str, lease_seconds: int) -> str:
+    if not repository.claim_storage(signing.signingId, worker_id, lease_seconds):
+        raise RetryLater(f"another worker is storing signing {signing.signingId}")
+    bucket = env("DOCUMENTS_BUCKET")
+    key = f"signed/{signing.signingId}.pdf"
+    metadata = {"signing-id": signing.signingId, "signicat-document-id": document_id}
+    try:
+        with signicat().download_document(document_id) as stream:
+            stored = storage.store_signed_pdf(stream, bucket, key, metadata)
+    except storage.NotASignedPdf as error:
+        return _finish(signing, repository.FAILED, failure={"code": "INVALID_PACKAGE", "detail": str(error)})
+    return _finish(signing, repository.COMPLETED, signedDocument=stored.to_dict())

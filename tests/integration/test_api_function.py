@@ -1,0 +1,247 @@
+"""The signing API function: API Gateway events in, moto for AWS, the emulator for Signicat."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from local.pdf import sample_pdf
+from tests.functions import load_handler
+from tests.integration.conftest import FakeContext, sample_event
+
+PDF = sample_pdf("Contract", ["Signed offline."])
+
+
+@pytest.fixture
+def api(signicat):
+    return load_handler("api")
+
+
+def request(
+    api, method: str, path: str, body=None, headers=None, raw_body: str | None = None
+) -> tuple[int, dict]:
+    event = copy.deepcopy(sample_event("api_start_signing"))
+    event["httpMethod"], event["path"] = method, path
+    event["headers"] = {"Content-Type": "application/json", **(headers or {})}
+    event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
+    event["body"] = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    answer = api.handler(event, FakeContext())
+    assert answer["statusCode"] != 500, answer["body"]
+    return answer["statusCode"], {**json.loads(answer["body"] or "{}"), "_headers": headers_of(answer)}
+
+
+def headers_of(answer: dict) -> dict[str, str]:
+    """A proxy answer's headers, whichever of the two fields carries them."""
+    multi = {key: values[-1] for key, values in (answer.get("multiValueHeaders") or {}).items()}
+    return {**multi, **(answer.get("headers") or {})}
+
+
+def start_body(**changes) -> dict:
+    body = {
+        "title": "Contract",
+        "documents": [
+            {"filename": "c.pdf", "contentType": "application/pdf", "content": base64.b64encode(PDF).decode()}
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def test_sample_start_event_starts_a_signing_at_signicat_and_stores_it(api, signicat, aws):
+    answer = api.handler(sample_event("api_start_signing"), FakeContext())
+    assert answer["statusCode"] == 201
+    created = json.loads(answer["body"])
+    assert created["state"] == "AWAITING_SIGNATURE"
+    assert created["externalReference"] == "rental-2026-0042"
+    (session,) = created["sessions"]
+    assert session["signatureUrl"].startswith(signicat.url)
+    at_signicat = signicat.session(session["sessionId"])
+    assert at_signicat["title"] == "Rental agreement between X and Y"
+    assert at_signicat["packageTo"] == ["PADES_CONTAINER"]
+    assert at_signicat["documents"][0]["action"] == "SIGN"
+    assert at_signicat["documents"][0]["documentCollectionId"] == created["documentCollectionId"]
+    assert at_signicat["ui"] == {"language": "en"}
+    assert at_signicat["redirectSettings"]["success"].startswith("https://www.example.com/signed")
+    stored = aws.table.get_item(Key={"pk": f"SIGNING#{created['signingId']}", "sk": "SIGNING"})["Item"]
+    assert stored["state"] == "AWAITING_SIGNATURE"
+    assert headers_of(answer)["Location"] == f"/signings/{created['signingId']}"
+
+
+def test_one_session_per_signer_on_one_collection_created_in_one_call(api, signicat):
+    status, created = request(
+        api, "POST", "/signings", start_body(signers=[{"email": "a@example.com"}, {"mobile": "+4712345678"}])
+    )
+    assert status == 201
+    assert len(created["sessions"]) == 2
+    collections = {
+        signicat.session(s["sessionId"])["documents"][0]["documentCollectionId"] for s in created["sessions"]
+    }
+    assert collections == {created["documentCollectionId"]}
+    assert signicat.stats()["requests"]["POST /sign/signing-sessions"] == 1
+
+
+def test_default_identity_provider_and_language_come_from_the_environment(api, signicat, monkeypatch):
+    monkeypatch.setenv("DEFAULT_IDENTITY_PROVIDER", "ftn")
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "fi")
+    _, created = request(api, "POST", "/signings", start_body())
+    at_signicat = signicat.session(created["sessions"][0]["sessionId"])
+    assert at_signicat["signingSetup"][0]["identityProviders"] == [{"idpName": "ftn"}]
+    assert at_signicat["ui"]["language"] == "fi"
+
+
+def test_text_documents_are_uploaded_as_text(api, signicat):
+    text = {
+        "filename": "terms.txt",
+        "contentType": "text/plain",
+        "content": base64.b64encode(b"I agree.").decode(),
+    }
+    status, _ = request(api, "POST", "/signings", start_body(documents=[text]))
+    assert status == 201
+    assert signicat.stats()["requests"]["POST /sign/documents"] == 1
+
+
+def test_retried_request_with_the_same_idempotency_key_creates_nothing_new(api, signicat):
+    headers = {"Idempotency-Key": "key-1"}
+    first = request(api, "POST", "/signings", start_body(), headers=headers)
+    second = request(api, "POST", "/signings", start_body(), headers=headers)
+    assert first[0] == second[0] == 201
+    assert first[1]["signingId"] == second[1]["signingId"]
+    assert signicat.stats()["requests"]["POST /sign/document-collections"] == 1
+
+
+def test_idempotency_key_reused_for_another_request_is_refused(api, signicat):
+    request(api, "POST", "/signings", start_body(), headers={"Idempotency-Key": "key-2"})
+    status, body = request(
+        api, "POST", "/signings", start_body(title="Other"), headers={"Idempotency-Key": "key-2"}
+    )
+    assert status == 422
+    assert body["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
+    first = request(api, "POST", "/signings", start_body())[1]["signingId"]
+    second = request(api, "POST", "/signings", start_body())[1]["signingId"]
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    ("body", "raw", "param"),
+    [
+        (None, "{not json", None),
+        ({"documents": []}, None, "title"),
+        (start_body(title=""), None, "title"),
+        (start_body(documents=[]), None, "documents"),
+        (start_body(language="xx"), None, "language"),
+        (start_body(signingFlow="MAGIC"), None, "signingFlow"),
+        (start_body(signers=[{"email": "not-an-email"}]), None, "signers.0.email"),
+        (start_body(unknownField=1), None, "unknownField"),
+        (start_body(documents=[{"filename": "a.pdf", "content": "***"}]), None, "documents.0.content"),
+        (
+            start_body(documents=[{"filename": "a.pdf", "contentType": "image/png", "content": "QQ=="}]),
+            None,
+            "documents.0.contentType",
+        ),
+    ],
+    ids=[
+        "invalid-json",
+        "missing-title",
+        "empty-title",
+        "no-documents",
+        "bad-language",
+        "bad-flow",
+        "bad-email",
+        "unknown-field",
+        "bad-base64",
+        "bad-content-type",
+    ],
+)
+def test_invalid_requests_answer_400_problem_and_create_nothing(api, signicat, aws, body, raw, param):
+    status, problem = request(api, "POST", "/signings", body, raw_body=raw)
+    assert status == 400
+    assert problem["_headers"]["Content-Type"] == "application/problem+json"
+    assert problem["status"] == 400 and problem["detail"]
+    if param:
+        assert param in [p["name"] for p in problem["invalidParams"]]
+    assert "POST /sign/documents" not in signicat.stats()["requests"]
+    assert aws.table.scan()["Count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"hello, not a pdf", "%PDF-")],
+    ids=["empty", "not-a-pdf"],
+)
+def test_document_declared_pdf_must_be_a_pdf(api, signicat, content, message):
+    document = {
+        "filename": "x.pdf",
+        "contentType": "application/pdf",
+        "content": base64.b64encode(content).decode(),
+    }
+    status, problem = request(api, "POST", "/signings", start_body(documents=[document]))
+    assert status == 400
+    assert message in problem["detail"]
+    assert "POST /sign/documents" not in signicat.stats()["requests"]
+
+
+def test_due_date_more_than_30_days_ahead_is_refused(api, signicat):
+    due = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+    status, problem = request(api, "POST", "/signings", start_body(dueDate=due))
+    assert status == 400
+    assert "30 days" in problem["detail"]
+
+
+def test_due_date_within_30_days_is_passed_to_signicat(api, signicat):
+    due = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    _, created = request(api, "POST", "/signings", start_body(dueDate=due.isoformat()))
+    at_signicat = signicat.session(created["sessions"][0]["sessionId"])
+    assert datetime.fromisoformat(at_signicat["dueDate"].replace("Z", "+00:00")) == due
+
+
+def test_request_larger_than_the_limit_answers_413_before_parsing(api, signicat, monkeypatch):
+    monkeypatch.setattr(api, "MAX_REQUEST_BYTES", 1000)
+    status, problem = request(api, "POST", "/signings", raw_body="x" * 1001)
+    assert status == 413
+    assert problem["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_document_larger_than_the_inline_limit_answers_413(api, signicat, monkeypatch):
+    monkeypatch.setenv("MAX_DOCUMENT_BYTES", "100")
+    status, problem = request(api, "POST", "/signings", start_body())
+    assert status == 413
+    assert "larger than 100 bytes" in problem["detail"]
+
+
+def test_signicat_failure_answers_502_with_its_code_and_trace_id(api, signicat, aws):
+    signicat.faults(error_rate=1.0)
+    status, problem = request(api, "POST", "/signings", start_body())
+    assert status == 502
+    assert problem["traceId"]
+    assert problem["code"]
+    assert aws.table.scan()["Count"] == 0
+
+
+def test_unknown_signing_answers_404_problem(api, signicat):
+    event = sample_event("api_get_signing")
+    answer = api.handler(event, FakeContext())
+    assert answer["statusCode"] == 404
+    assert json.loads(answer["body"])["code"] == "NOT_FOUND"
+
+
+def test_unknown_route_answers_404_problem(api, signicat):
+    status, problem = request(api, "GET", "/nowhere")
+    assert status == 404
+    assert problem["title"] == "Not Found"
+
+
+def test_get_answers_the_stored_signing(api, signicat):
+    _, created = request(api, "POST", "/signings", start_body())
+    status, signing = request(api, "GET", f"/signings/{created['signingId']}")
+    assert status == 200
+    assert signing["signingId"] == created["signingId"]
+    assert signing["state"] == "AWAITING_SIGNATURE"
+    assert signing["title"] == "Contract"
+    assert "signedDocument" not in signing or signing["signedDocument"] is None
