@@ -43,7 +43,13 @@ class Faults:
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
-        for name in ("retry_after", "latency", "reorder_hold", "packaging_delay"):
+        if (
+            not isinstance(self.retry_after, int)
+            or isinstance(self.retry_after, bool)
+            or self.retry_after < 0
+        ):
+            raise ValueError(f"retry_after must be a whole number of seconds >= 0, got {self.retry_after!r}")
+        for name in ("latency", "reorder_hold", "packaging_delay"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")

@@ -136,7 +136,9 @@ def test_faults_can_be_read_back(api):
     assert http("GET", f"{api.base}/_emulator/faults").json()["drop_rate"] == 0.25
 
 
-@pytest.mark.parametrize("body", [{"error_rate": 2}, {"explode": 1}, {"latency": -1}, ["error_rate"]])
+@pytest.mark.parametrize(
+    "body", [{"error_rate": 2}, {"explode": 1}, {"latency": -1}, {"retry_after": 1.5}, ["error_rate"]]
+)
 def test_invalid_fault_settings_are_refused(api, body):
     answer = http("PUT", f"{api.base}/_emulator/faults", json=body)
     assert answer.status_code == 400
