@@ -113,6 +113,10 @@ class SqsEventSource:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the poller to finish its current receive and stop, without waiting for it."""
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:

@@ -22,7 +22,7 @@ from local.gateway import Gateway, api_settings, routes_from_template
 from local.moto import MotoServer
 from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON, RieFunction, RuntimeMissing, spec_from_template
 from local.sqs_source import SqsEventSource
-from local.template import ApiEvent, Function, Resolver, SqsEvent, Template, load_template
+from local.template import ApiEvent, Function, Resolver, S3Event, SqsEvent, Template, load_template
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,8 @@ class LocalStack:
                     )
                     continue
                 self.sources.append(starter(self, function, event, resolver))
+        # Runs first on stop: every poller finishes its current wait at once, not one after the other.
+        self._exit.callback(lambda: [source.request_stop() for source in self.sources])
         self.info = self._describe()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
@@ -338,7 +340,52 @@ def _start_sqs_source(
     return stack.start_component(source)
 
 
-# Which event types the offline stack drives, and how: add S3 and Schedule here when functions use them.
+def _start_s3_source(
+    stack: LocalStack, function: Function, event: S3Event, resolver: Resolver
+) -> SqsEventSource:
+    """moto cannot call our functions, but it does deliver S3 notifications to SQS: route them through a queue."""
+    bucket = resolver.resolve(event.bucket)
+    sqs, s3 = stack.client("sqs"), stack.client("s3")
+    queue_url = sqs.create_queue(QueueName=f"{stack.prefix}-{function.logical_id}-{event.name}-s3".lower())[
+        "QueueUrl"
+    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    configuration = s3.get_bucket_notification_configuration(Bucket=bucket)
+    configuration.pop("ResponseMetadata", None)
+    target: dict[str, Any] = {"QueueArn": queue_arn, "Events": list(event.events)}
+    rules = (event.filter.get("S3Key") or {}).get("Rules")
+    if rules:
+        target["Filter"] = {
+            "Key": {"FilterRules": rules}
+        }  # CloudFormation's S3Key/Rules is the API's Key/FilterRules
+    configuration.setdefault("QueueConfigurations", []).append(target)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    runner = stack.functions[function.logical_id]
+
+    def invoke(sqs_event: dict) -> None:
+        for record in sqs_event["Records"]:
+            notification = json.loads(record["body"])
+            if notification.get("Event") != "s3:TestEvent":  # S3 sends one when the configuration is set
+                runner.invoke(notification)
+
+    # One notification per batch: a failure retries only that one, after the queue's visibility timeout.
+    source = SqsEventSource(
+        sqs,
+        queue_url,
+        invoke,
+        batch_size=1,
+        region=stack.region,
+        queue_arn=queue_arn,
+        name=f"{function.logical_id}.{event.name}",
+    )
+    return stack.start_component(source)
+
+
+# Which event types the offline stack drives, and how. Schedule events are not driven yet: invoke those
+# functions with `stack.invoke(function_id, event)`.
 EVENT_SOURCES: dict[type, Callable[[LocalStack, Function, Any, Resolver], Any]] = {
     SqsEvent: _start_sqs_source,
+    S3Event: _start_s3_source,
 }

@@ -56,6 +56,17 @@ Resources:
           WEBHOOK_SECRET_ARN: !Ref WebhookSecretArn
       Events:
         Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
+  Intake:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/intake
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref Bucket
+            Events: s3:ObjectCreated:*
+            Filter: {S3Key: {Rules: [{Name: prefix, Value: incoming/}]}}
   Worker:
     Type: AWS::Serverless::Function
     Properties:
@@ -89,12 +100,22 @@ def handler(event, context):
     return {"batchItemFailures": []}
 """
 
+INTAKE = """
+import os, urllib.parse, boto3
+
+def handler(event, context):
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    for record in event["Records"]:
+        key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])  # S3 events carry keys URL-encoded
+        table.put_item(Item={"pk": key, "by": "intake"})
+"""
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     (tmp_path / "template.yaml").write_text(TEMPLATE)
     build = tmp_path / "build"
-    for name, code in (("Echo", ECHO), ("Worker", WORKER)):
+    for name, code in (("Echo", ECHO), ("Worker", WORKER), ("Intake", INTAKE)):
         (build / name).mkdir(parents=True)
         (build / name / "app.py").write_text(code)
     (build / "CoreLayer" / "python").mkdir(parents=True)
@@ -114,6 +135,14 @@ def _stack(project: Path, **overrides) -> LocalStack:
     return LocalStack(**(options | overrides))
 
 
+def _wait_for_item(stack: LocalStack, table: str, key: str) -> dict:
+    deadline = time.monotonic() + 20
+    while "Item" not in (item := stack.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": key}})):
+        assert time.monotonic() < deadline, f"no function wrote {key}"
+        time.sleep(0.1)
+    return item
+
+
 def _alive(pid: int) -> bool:
     try:
         os.killpg(pid, 0)
@@ -128,11 +157,13 @@ def test_stack_wires_gateway_functions_emulator_secrets_and_queue_then_stops_cle
         info = json.loads((project / "out" / "stack.json").read_text())
         answer = requests.post(info["webhookUrl"], data="{}", timeout=30).json()
         stack.client("sqs").send_message(QueueUrl=info["queueUrl"], MessageBody="job-1")
-        table = stack.client("dynamodb")
-        deadline = time.monotonic() + 20
-        while "Item" not in (item := table.get_item(TableName=info["table"], Key={"pk": {"S": "job-1"}})):
-            assert time.monotonic() < deadline, "the worker did not process the queued message"
-            time.sleep(0.1)
+        stack.client("s3").put_object(Bucket=info["documentsBucket"], Key="incoming/a.pdf", Body=b"%PDF")
+        stack.client("s3").put_object(Bucket=info["documentsBucket"], Key="elsewhere/b.pdf", Body=b"%PDF")
+        item = _wait_for_item(stack, info["table"], "job-1")
+        uploaded = _wait_for_item(stack, info["table"], "incoming/a.pdf")
+        elsewhere = stack.client("dynamodb").get_item(
+            TableName=info["table"], Key={"pk": {"S": "elsewhere/b.pdf"}}
+        )
         pids = [process.process.pid for runner in stack.functions.values() for process in runner._processes]
         emulator = stack.emulator
 
@@ -149,10 +180,12 @@ def test_stack_wires_gateway_functions_emulator_secrets_and_queue_then_stops_cle
     assert env["AWS_ENDPOINT_URL"] == info["awsEndpointUrl"]
     assert info["dlqUrl"].endswith("jobsdlq")
     assert item["Item"]["by"] == {"S": "worker"}
+    assert uploaded["Item"]["by"] == {"S": "intake"}
+    assert "Item" not in elsewhere  # the template's prefix filter holds
 
     assert not any(_alive(pid) for pid in pids)
     names = {thread.name for thread in threading.enumerate()}
-    assert not names & {"gateway", "emulator-http", "Worker.Jobs"}
+    assert not names & {"gateway", "emulator-http", "Worker.Jobs", "Intake.Upload"}
 
 
 def test_signicat_from_the_environment_replaces_the_emulator():
