@@ -154,6 +154,14 @@ class LocalStack:
                 function, resolver.environment(function)
             )
         self.gateway.start()
+        self._exit.callback(self.gateway.stop)  # again, so it stops serving before the functions stop
+        self._start_event_sources(resolver)
+        self.info = self._describe()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+
+    def _start_event_sources(self, resolver: Resolver) -> None:
+        """Drive each function's non-API events with the source EVENT_SOURCES names for its type."""
         for function in self.template.functions.values():
             for event in function.events:
                 if isinstance(event, ApiEvent) or not getattr(event, "enabled", True):
@@ -166,10 +174,11 @@ class LocalStack:
                     continue
                 self.sources.append(starter(self, function, event, resolver))
         # Runs first on stop: every poller finishes its current wait at once, not one after the other.
-        self._exit.callback(lambda: [source.request_stop() for source in self.sources])
-        self.info = self._describe()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+        self._exit.callback(self._request_sources_stop)
+
+    def _request_sources_stop(self) -> None:
+        for source in self.sources:
+            source.request_stop()
 
     def start_component(self, component: Any) -> Any:
         """Start a piece and register its stop() to run, in reverse order, when the stack stops."""
