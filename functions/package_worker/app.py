@@ -1,0 +1,62 @@
+"""Package worker: for each queued Signicat event, read the session, store the signed PAdES, record the outcome.
+
+Batch with partial failures: a message that cannot be done yet (not packaged, another worker busy) comes
+back on its own, sooner than the queue's visibility timeout, while the rest of the batch completes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from signing_core import aws, signings
+from signing_core.errors import RetryLater
+from signing_core.settings import env_int
+
+logger = Logger()
+# A batch where every message must wait is an ordinary answer, not a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+RETRY_DELAY_SECONDS = env_int("RETRY_DELAY_SECONDS", 5)
+MAX_RETRY_DELAY_SECONDS = 900
+
+
+def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
+    envelope = json.loads(record.body)["event"]
+    event = signings.PackageEvent(
+        event_id=envelope["id"],
+        event_name=envelope["eventName"],
+        session_id=envelope["eventData"]["id"],
+        receive_count=int(record.attributes.approximate_receive_count),
+    )
+    # The claim on storing outlives this invocation, so a worker killed mid-stream is taken over later.
+    lease = int(lambda_context.get_remaining_time_in_millis() / 1000) + 30 if lambda_context else 900
+    try:
+        outcome = signings.handle_package_event(event, worker_id=record.message_id, lease_seconds=lease)
+    except RetryLater as later:
+        _come_back_soon(record, event.receive_count)
+        logger.info("package event deferred", extra={"eventId": event.event_id, "reason": later.detail})
+        raise
+    logger.info("package event handled", extra={"eventId": event.event_id, "outcome": outcome})
+    return outcome
+
+
+def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
+    """Shorten the wait from the queue's visibility timeout to a backoff that grows with each try."""
+    delay = min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** (receive_count - 1))
+    queue_name = record.event_source_arn.rsplit(":", 1)[-1]
+    sqs = aws.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

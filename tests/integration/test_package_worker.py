@@ -1,0 +1,231 @@
+"""The package worker: queued events in (through a real moto queue), the emulator's session and PAdES, S3 out."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import pytest
+
+from local.pdf import sample_pdf
+from signing_core import repository, signings
+from tests.functions import load_handler
+from tests.integration.conftest import FakeContext, sample_event
+
+PDF = sample_pdf("Contract", ["Signed offline."])
+
+
+@pytest.fixture
+def worker(signicat):
+    return load_handler("package_worker")
+
+
+def start(signers: int = 1) -> repository.Signing:
+    document = signings.Document("c.pdf", "application/pdf", PDF, PDF[:8], len(PDF))
+    request = signings.SigningRequest(
+        title="Contract", documents=[document], signers=[signings.Signer()] * signers
+    )
+    return signings.start_signing(request)
+
+
+def envelope(session_id: str, name: str = "package.completed", event_id: str | None = None) -> dict:
+    event = json.loads(sample_event("webhook_package_completed")["body"])
+    event.update(id=event_id or str(uuid.uuid4()), eventName=name)
+    event["eventData"] = {"id": session_id, "externalId": "ref"}
+    return event
+
+
+def run_worker(worker, aws, *events: dict) -> dict:
+    """Queue the events as the webhook does, receive them as Lambda's poller does, invoke the worker."""
+    for event in events:
+        aws.sqs.send_message(
+            QueueUrl=aws.queue_url,
+            MessageBody=json.dumps({"event": event, "receivedAt": "2026-01-01T00:00:00Z"}),
+            MessageAttributes={"eventId": {"DataType": "String", "StringValue": event["id"]}},
+        )
+    received = aws.sqs.receive_message(
+        QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    )["Messages"]
+    queue_arn = aws.resources.get_att("PackageQueue", "Arn")
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": {
+                k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}
+                for k, v in m.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": "eu-west-1",
+        }
+        for m in received
+    ]
+    answer = worker.handler({"Records": records}, FakeContext())
+    by_message = {m["MessageId"]: json.loads(m["Body"])["event"]["id"] for m in received}
+    failed = {by_message[f["itemIdentifier"]] for f in answer["batchItemFailures"]}
+    for message in received:
+        if by_message[message["MessageId"]] not in failed:
+            aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return {"failed": failed}
+
+
+def signed_versions(aws, signing_id: str) -> list[dict]:
+    listing = aws.s3.list_object_versions(Bucket=aws.bucket, Prefix=f"signed/{signing_id}")
+    return listing.get("Versions", [])
+
+
+def test_completed_event_stores_the_pades_and_completes_the_signing(worker, signicat, aws):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+
+    assert run_worker(worker, aws, envelope(session_id)) == {"failed": set()}
+
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.COMPLETED
+    document = stored.signedDocument
+    body = aws.s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
+    assert body.startswith(b"%PDF-") and b"/ByteRange" in body
+    import hashlib
+
+    assert document["sha256"] == hashlib.sha256(body).hexdigest()
+    assert document["size"] == len(body)
+
+
+def test_the_pades_is_valid_against_the_emulator_ca(worker, signicat, aws):
+    import requests
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    run_worker(worker, aws, envelope(session_id))
+    document = repository.get(signing.signingId).signedDocument
+    body = aws.s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
+
+    from asn1crypto import pem, x509
+
+    _, _, der = pem.unarmor(requests.get(f"{signicat.url}/_emulator/ca.pem", timeout=10).content)
+    context = ValidationContext(trust_roots=[x509.Certificate.load(der)])
+    (signature,) = PdfFileReader(io.BytesIO(body)).embedded_signatures
+    status = validate_pdf_signature(signature, context)
+    assert status.intact and status.valid and status.trusted
+
+
+def test_duplicate_events_store_one_object_and_transition_once(worker, signicat, aws):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    event = envelope(session_id)
+
+    run_worker(worker, aws, event, dict(event), envelope(session_id))
+    run_worker(worker, aws, event)
+
+    assert len(signed_versions(aws, signing.signingId)) == 1
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.COMPLETED
+    # created (1) → COMPLETED (2): one transition, whatever arrived more than once
+    assert stored.version == 2
+
+
+def test_signed_but_not_packaged_comes_back_alone_and_completes_later(worker, signicat, aws):
+    ready, waiting = start(), start()
+    signicat.act(ready.sessions[0].sessionId, "sign")
+    signicat.wait_packaged(ready.sessions[0].sessionId)
+    signicat.faults(packaging_delay=30)
+    signicat.act(waiting.sessions[0].sessionId, "sign")
+    late = envelope(waiting.sessions[0].sessionId)
+
+    outcome = run_worker(worker, aws, envelope(ready.sessions[0].sessionId), late)
+
+    assert outcome["failed"] == {late["id"]}
+    assert repository.get(ready.signingId).state == repository.COMPLETED
+    assert repository.get(waiting.signingId).state == repository.SIGNED
+    assert not signed_versions(aws, waiting.signingId)
+
+
+def test_deferred_message_is_made_visible_again_sooner_than_the_queue_timeout(worker, signicat, aws):
+    signing = start()
+    signicat.faults(packaging_delay=30)
+    signicat.act(signing.sessions[0].sessionId, "sign")
+    run_worker(worker, aws, envelope(signing.sessions[0].sessionId))
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=aws.queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    # moto honours the shortened visibility: after it passes, the message is back.
+    import time
+
+    time.sleep(5.5)
+    again = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=1)
+    assert len(again.get("Messages", [])) == 1
+
+
+def test_package_failed_event_fails_the_signing_with_the_reason(worker, signicat, aws):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    run_worker(worker, aws, envelope(session_id, "package.failed"))
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.FAILED
+    assert stored.failure["code"] == "PACKAGING_FAILED"
+
+
+def test_rejected_session_rejects_the_signing(worker, signicat, aws):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "reject")
+    run_worker(worker, aws, envelope(session_id, "package.failed"))
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.REJECTED
+    assert stored.failure["code"] == "REJECTED"
+
+
+def test_with_two_signers_the_event_of_either_session_completes_the_signing(worker, signicat, aws):
+    signing = start(signers=2)
+    first, second = (s.sessionId for s in signing.sessions)
+    signicat.act(first, "sign")
+    signicat.act(second, "sign")
+    signicat.wait_packaged(second)
+    run_worker(worker, aws, envelope(second))
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.COMPLETED
+    run_worker(worker, aws, envelope(first))
+    assert len(signed_versions(aws, signing.signingId)) == 1
+
+
+def test_late_event_after_completion_changes_nothing(worker, signicat, aws):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    run_worker(worker, aws, envelope(session_id))
+    before = signicat.stats()["requests"].get("GET /sign/signing-sessions/<session_id>", 0)
+    run_worker(worker, aws, envelope(session_id, "package.failed"))
+    assert repository.get(signing.signingId).state == repository.COMPLETED
+    after = signicat.stats()["requests"].get("GET /sign/signing-sessions/<session_id>", 0)
+    assert after == before, "a final signing is not even read from Signicat again"
+
+
+def test_event_for_an_unknown_session_is_retried_then_dropped(worker, signicat, aws):
+    event = envelope("no-such-session")
+    assert run_worker(worker, aws, event)["failed"] == {event["id"]}
+    outcome = signings.handle_package_event(
+        signings.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3), "w", 60
+    )
+    assert outcome == "unknown-session"
+
+
+def test_sample_worker_event_is_understood(worker, signicat, aws):
+    event = sample_event("package_worker_sqs")
+    answer = worker.handler(event, FakeContext())
+    # The sample names a session this table does not know: it is handed back for a later try, not crashed on.
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
