@@ -52,7 +52,7 @@ validate: venv ## sam validate --lint
 build: .aws-sam/build.stamp ## sam build (python3.13 from pyenv on PATH)
 
 openapi: venv ## regenerate docs/openapi.json from the API's code
-	$(BIN)/python -m tests.openapi_dump > docs/openapi.json
+	$(BIN)/python -m local.openapi > docs/openapi.json
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit tests/integration
