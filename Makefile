@@ -16,7 +16,9 @@ export AWS_EC2_METADATA_DISABLED := true
 
 N ?= 50
 
-.PHONY: help venv runtime lint validate build test test-unit test-e2e demo up openapi lock clean
+AUDIT_VENV := .venv-audit
+
+.PHONY: help venv runtime lint validate build test test-unit test-e2e demo up openapi lock clean audit chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,14 +56,30 @@ build: .aws-sam/build.stamp ## sam build (python3.13 from pyenv on PATH)
 openapi: venv ## regenerate docs/openapi.json from the API's code
 	$(BIN)/python -m local.openapi > docs/openapi.json
 
-test-unit: venv
-	$(BIN)/python -m pytest tests/unit tests/integration
+# Unit, integration, emulator and local-stack tests share both cores; the e2e suite runs whole stacks, one at a time.
+test-unit: venv runtime
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
 
 test-e2e: venv runtime build
 	$(BIN)/python -m pytest tests/e2e
 
 test: lint validate build runtime ## lint, validate the template, build, and every test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
+	$(BIN)/python -m pytest tests/e2e
+
+$(AUDIT_VENV)/.installed: requirements-audit.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet -r requirements-audit.txt
+	touch $@
+
+audit: venv $(AUDIT_VENV)/.installed ## security scanners: checkov, bandit, pip-audit, cfn-lint
+	$(BIN)/python -m local.audit
+
+chaos: venv runtime build ## N signings through the offline stack with faults on (make chaos N=1000)
+	$(BIN)/python -m local.chaos --signings $(N)
+
+bench: venv runtime build ## benchmarks: ratios and counts, written to out/bench.json
+	$(BIN)/python -m bench $(if $(SMALL),--small)
 
 demo: venv runtime build ## the whole signing story offline: API → emulator → webhook → SQS → worker → PAdES in S3 → out/
 	$(BIN)/python -m local.demo $(if $(INTERACTIVE),--interactive)
@@ -75,4 +93,4 @@ lock: ## refreeze requirements-dev.txt from requirements-dev.in
 	/tmp/esign-lock/bin/pip freeze > requirements-dev.txt
 
 clean: ## remove environments, builds and outputs
-	rm -rf $(VENV) $(RUNTIME_VENV) .aws-sam out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) $(AUDIT_VENV) .aws-sam out .pytest_cache .ruff_cache
