@@ -93,6 +93,15 @@ def test_default_identity_provider_and_language_come_from_the_environment(api, s
     assert at_signicat["ui"]["language"] == "fi"
 
 
+def test_empty_default_identity_provider_offers_every_provider(api, signicat, monkeypatch):
+    monkeypatch.setenv("DEFAULT_IDENTITY_PROVIDER", "")
+    status, created = request(api, "POST", "/signings", start_body())
+    assert status == 201
+    assert not signicat.session(created["sessions"][0]["sessionId"])["signingSetup"][0].get(
+        "identityProviders"
+    )
+
+
 def test_text_documents_are_uploaded_as_text(api, signicat):
     text = {
         "filename": "terms.txt",

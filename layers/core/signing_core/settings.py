@@ -17,6 +17,11 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
+def env_optional(name: str) -> str | None:
+    """A variable that may be absent or empty (an empty template parameter): None then."""
+    return os.environ.get(name) or None
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from signing_core import repository, storage
 from signing_core.errors import Conflict, InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.repository import Session, Signing
-from signing_core.settings import SignicatSettings, env, env_int
+from signing_core.settings import SignicatSettings, env, env_int, env_optional
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +145,8 @@ def _session_body(
     setup: dict[str, Any] = {"signingFlow": request.signingFlow}
     idps = request.identityProviders
     if idps is None:
-        default_idp = env("DEFAULT_IDENTITY_PROVIDER", "-")
-        idps = [] if default_idp == "-" else [default_idp]
+        default_idp = env_optional("DEFAULT_IDENTITY_PROVIDER")
+        idps = [default_idp] if default_idp else []
     if idps:
         setup["identityProviders"] = [{"idpName": name} for name in idps]
     if signer.as_parameters():
@@ -160,7 +160,7 @@ def _session_body(
         ],
         "signingSetup": [setup],
         "packageTo": ["PADES_CONTAINER"],
-        "ui": {"language": request.language or env("DEFAULT_LANGUAGE", "en")},
+        "ui": {"language": request.language or env_optional("DEFAULT_LANGUAGE") or "en"},
     }
     if request.redirectSettings:
         body["redirectSettings"] = request.redirectSettings
