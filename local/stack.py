@@ -21,8 +21,18 @@ from local.aws_resources import Resources, create_resources
 from local.gateway import Gateway, api_settings, routes_from_template
 from local.moto import MotoServer
 from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON, RieFunction, RuntimeMissing, spec_from_template
+from local.schedule_source import start_schedule_source
 from local.sqs_source import SqsEventSource
-from local.template import ApiEvent, Function, Resolver, S3Event, SqsEvent, Template, load_template
+from local.template import (
+    ApiEvent,
+    Function,
+    Resolver,
+    S3Event,
+    ScheduleEvent,
+    SqsEvent,
+    Template,
+    load_template,
+)
 
 log = logging.getLogger(__name__)
 
@@ -392,9 +402,10 @@ def _start_s3_source(
     return stack.start_component(source)
 
 
-# Which event types the offline stack drives, and how. Schedule events are not driven yet: invoke those
-# functions with `stack.invoke(function_id, event)`.
+# Which event types the offline stack drives, and how. Schedules run at their rate, or every
+# LOCAL_SCHEDULE_SECONDS; `fire()` on the source runs one now.
 EVENT_SOURCES: dict[type, Callable[[LocalStack, Function, Any, Resolver], Any]] = {
     SqsEvent: _start_sqs_source,
     S3Event: _start_s3_source,
+    ScheduleEvent: start_schedule_source,
 }
