@@ -1,0 +1,103 @@
+"""The offline stack until Ctrl-C (or SIGTERM): `python -m local.up [--out-dir out]`.
+
+Prints where everything is; out/stack.json holds the same, for scripts. Exits 0 after a clean stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from local.rie import REPO
+from local.stack import LocalStack
+
+
+def describe(info: dict[str, Any], stack_json: Path) -> str:
+    """What a person needs to use the stack: its URLs, resources and log files."""
+    lines = [
+        "Offline stack is up",
+        f"  API            {info['apiUrl']}  (POST /signings, GET /signings/{{id}})",
+    ]
+    lines.append(f"  webhook        {info['webhookUrl']}")
+    if info.get("emulatorUrl"):
+        emulator = info["emulatorUrl"]
+        lines.append(f"  Sign API v2    {emulator}/sign  (emulator; controls under {emulator}/_emulator/)")
+    lines += [
+        f"  AWS (moto)     {info['awsEndpointUrl']}  region {info['region']}",
+        f"  bucket         {info['documentsBucket']}",
+        f"  table          {info['table']}",
+        f"  queue          {info['queueUrl']}",
+    ]
+    if info.get("dlqUrl"):
+        lines.append(f"  dead letters   {info['dlqUrl']}")
+    lines += [f"  log            {path}" for path in (info.get("logs") or {}).values()]
+    lines += [f"  stack.json     {stack_json}", "Ctrl-C stops everything."]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def stop_requested() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM; the previous handlers come back afterwards."""
+    requested = threading.Event()
+    with _handlers(lambda *_: requested.set()):
+        yield requested
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Stopping must finish: a second Ctrl-C would leave runtime emulator processes behind."""
+    with _handlers(signal.SIG_IGN):
+        yield
+
+
+def interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: whatever is starting stops what it started."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _handlers(handler: Any) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.up", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", default=str(REPO / "out"), help="stack.json and logs (default out/)")
+    args = parser.parse_args(argv)
+    out_dir = Path(args.out_dir)
+    signal.signal(signal.SIGTERM, interrupt)
+    stack = LocalStack(out_dir=out_dir)
+    try:
+        stack.start()  # on any error or interrupt, start() stops what it started
+    except KeyboardInterrupt:
+        print("interrupted while starting; stopped", file=sys.stderr)
+        return 130
+    except Exception as error:
+        print(f"the stack could not start: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    try:
+        with stop_requested() as requested:
+            print(describe(stack.info, out_dir / "stack.json"), flush=True)
+            while not requested.wait(0.5):
+                pass
+    finally:
+        with signals_ignored():
+            print("stopping…", flush=True)
+            stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
