@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from signing_core import aws, webhook_auth
+from signing_core import aws, package_queue, webhook_auth
 from signing_core.errors import InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.settings import ConfigurationError, env, env_int
 
@@ -184,13 +184,8 @@ def _remember(table_name: str, event_id: str, expiration: int) -> bool:
 def _enqueue(settings: WebhookSettings, envelope: dict, received: float) -> None:
     """Send the queue message; on failure forget the marker, so the provider's retry is not a duplicate."""
     event_id = envelope["id"]
-    message = {"event": envelope, "receivedAt": datetime.fromtimestamp(received, UTC).isoformat()}
     try:
-        aws.client("sqs").send_message(
-            QueueUrl=settings.queue_url,
-            MessageBody=json.dumps(message, separators=(",", ":")),
-            MessageAttributes={"eventId": {"DataType": "String", "StringValue": event_id}},
-        )
+        package_queue.send(settings.queue_url, envelope, received)
     except Exception as error:
         logger.exception(json.dumps({"message": "webhook event not enqueued", "eventId": event_id}))
         _forget(settings.table_name, event_id)
