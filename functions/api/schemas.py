@@ -14,6 +14,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    model_validator,
 )
 
 Language = Literal["da", "de", "en", "fi", "nb", "nn", "sv"]
@@ -45,10 +46,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ContentType = Literal["application/pdf", "text/plain"]
+
+
 class DocumentIn(Strict):
+    """Either the document inline (`content`, base64) or a document PUT to an upload URL (`uploadId`)."""
+
     filename: str = Field(min_length=1, max_length=255, examples=["contract.pdf"])
-    contentType: Literal["application/pdf", "text/plain"] = "application/pdf"
-    content: Base64Content
+    contentType: ContentType = "application/pdf"
+    content: Base64Content | None = None
+    uploadId: str | None = Field(None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DocumentIn:
+        if (self.content is None) == (self.uploadId is None):
+            raise ValueError("give either content or uploadId")
+        return self
+
+
+class UploadIn(Strict):
+    filename: str = Field(min_length=1, max_length=255, examples=["large-contract.pdf"])
+    contentType: ContentType = "application/pdf"
+
+
+class UploadOut(BaseModel):
+    uploadId: str
+    uploadUrl: str
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    maxBytes: int
+    expiresAt: str
+    filename: str
 
 
 class SignerIn(Strict):

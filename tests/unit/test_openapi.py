@@ -14,7 +14,8 @@ def test_committed_openapi_document_is_current():
 
 def test_openapi_document_describes_every_route_and_its_problems():
     document = json.loads(generate())
-    assert set(document["paths"]) == {"/signings", "/signings/{signingId}"}
+    assert set(document["paths"]) == {"/signings", "/signings/{signingId}", "/uploads"}
+    assert set(document["paths"]["/signings/{signingId}"]) == {"get", "delete"}
     start = document["paths"]["/signings"]["post"]
     assert {"201", "400", "413", "502"} <= set(start["responses"])
     assert "application/problem+json" in start["responses"]["400"]["content"]

@@ -55,6 +55,7 @@ class Signing:
     signedDocument: dict[str, Any] | None = None
     failure: dict[str, str] | None = None
     source: dict[str, Any] | None = None  # where the request came from (e.g. an S3 object), for receipts
+    notified: bool = False  # the final state has been announced (EventBridge, receipt)
 
     @property
     def is_final(self) -> bool:
@@ -81,6 +82,7 @@ class Signing:
             signedDocument=signed,
             failure=item.get("failure"),
             source=item.get("source"),
+            notified=bool(item.get("notified", False)),
         )
 
 
@@ -227,3 +229,10 @@ def claim_storage(signing_id: str, owner: str, lease_seconds: int) -> bool:
             return False
         raise
     return True
+
+
+def mark_notified(signing_id: str) -> None:
+    """Remember that the final state was announced, so a retried message does not announce it again."""
+    _table().update_item(
+        Key=_key(signing_id), UpdateExpression="SET notified = :yes", ExpressionAttributeValues={":yes": True}
+    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, BinaryIO
 
-from signing_core import repository, storage
+from signing_core import outcomes, repository, storage
 from signing_core.errors import Conflict, InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.repository import Session, Signing
 from signing_core.settings import SignicatSettings, env, env_int, env_optional
@@ -30,9 +31,12 @@ UNKNOWN_SESSION_ATTEMPTS = 3
 class Document:
     filename: str
     content_type: str
-    content: bytes | BinaryIO
+    content: bytes | Callable[[], BinaryIO]  # inline bytes, or a function that opens a stream when it is sent
     head: bytes  # the first bytes, to check the declared type without reading a stream twice
     size: int
+
+    def body(self) -> bytes | BinaryIO:
+        return self.content() if callable(self.content) else self.content
 
 
 @dataclass
@@ -108,7 +112,7 @@ def start_signing(request: SigningRequest) -> Signing:
     client = signicat()
     external_reference = request.externalReference or str(uuid.uuid4())
     document_ids = [
-        client.upload_document(document.content, document.content_type)["documentId"]
+        client.upload_document(document.body(), document.content_type)["documentId"]
         for document in request.documents
     ]
     collection_id = client.create_document_collection(document_ids)["id"]
@@ -221,6 +225,9 @@ def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int
         logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
         return "unknown-session"
     if signing.is_final:
+        outcomes.announce(
+            signing
+        )  # a no-op unless an earlier try stopped between the change and its announcement
         return "already-final"
     session = signicat().get_signing_session(event.session_id)
     state = (session.get("lifecycle") or {}).get("state")
@@ -263,12 +270,14 @@ def _record(signing: Signing, state: str) -> Signing:
 
 def _finish(signing: Signing, state: str, **changes: Any) -> str:
     try:
-        repository.transition(signing, state, sessions=signing.sessions, **changes)
+        finished = repository.transition(signing, state, sessions=signing.sessions, **changes)
     except Conflict:
         current = repository.get(signing.signingId)
         if current.is_final:
+            outcomes.announce(current)
             return "already-final"
         raise RetryLater(f"signing {signing.signingId} changed meanwhile") from None
+    outcomes.announce(finished)
     return state
 
 
@@ -284,3 +293,149 @@ def _store_package(signing: Signing, document_id: str, worker_id: str, lease_sec
     except storage.NotASignedPdf as error:
         return _finish(signing, repository.FAILED, failure={"code": "INVALID_PACKAGE", "detail": str(error)})
     return _finish(signing, repository.COMPLETED, signedDocument=stored.to_dict())
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+def cancel_signing(signing_id: str) -> Signing:
+    """Delete the sessions at Signicat and end the signing as CANCELLED; cancelling twice changes nothing."""
+    from signing_core.signicat import SignicatError
+
+    signing = repository.get(signing_id)
+    if signing.state == repository.CANCELLED:
+        outcomes.announce(signing)
+        return signing
+    if signing.is_final:
+        raise Conflict(f"signing {signing_id} is {signing.state} and cannot be cancelled")
+    for session in signing.sessions:
+        try:
+            signicat().delete_signing_session(session.sessionId)
+        except SignicatError as error:
+            if error.status != 404:  # already gone at Signicat is what we want
+                raise
+        session.state = repository.CANCELLED
+    try:
+        cancelled = repository.transition(signing, repository.CANCELLED, sessions=signing.sessions)
+    except Conflict:
+        return cancel_signing(signing_id)  # it changed meanwhile: decide again on what it is now
+    outcomes.announce(cancelled)
+    return cancelled
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+UPLOADS = "uploads/"
+UPLOAD_URL_SECONDS = 900
+
+
+def create_upload(filename: str, content_type: str) -> dict[str, Any]:
+    """A presigned PUT for one large document; POST /signings then names it by uploadId."""
+    if content_type not in CONTENT_TYPES:
+        raise InvalidInput(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
+    upload_id = str(uuid.uuid4())
+    url = storage.upload_url(env("DOCUMENTS_BUCKET"), UPLOADS + upload_id, content_type, UPLOAD_URL_SECONDS)
+    return {
+        "uploadId": upload_id,
+        "uploadUrl": url,
+        "method": "PUT",
+        "headers": {"Content-Type": content_type},
+        "maxBytes": max_upload_bytes(),
+        "expiresAt": (datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_SECONDS))
+        .isoformat()
+        .replace("+00:00", "Z"),
+        "filename": filename,
+    }
+
+
+def max_upload_bytes() -> int:
+    return env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+
+
+def uploaded_document(filename: str, content_type: str, upload_id: str) -> Document:
+    """A document that was PUT to its presigned URL, streamed to Signicat when the signing starts."""
+    try:
+        uuid.UUID(upload_id)
+    except ValueError:
+        raise InvalidInput(f"uploadId {upload_id!r} is not an upload id") from None
+    bucket, key = env("DOCUMENTS_BUCKET"), UPLOADS + upload_id
+    found = storage.peek(bucket, key, 8)
+    if found is None:
+        raise InvalidInput(f"no uploaded document for uploadId {upload_id} (never uploaded, or expired)")
+    document = Document(
+        filename, content_type, lambda: storage.open_stream(bucket, key), found.head, found.size
+    )
+    check_document(document, max_upload_bytes())
+    return document
+
+
+def forget_uploads(upload_ids: list[str]) -> None:
+    """Uploaded documents are copied to Signicat once; keeping them would only keep personal data longer."""
+    for upload_id in upload_ids:
+        storage.delete(env("DOCUMENTS_BUCKET"), UPLOADS + upload_id)
+
+
+# --- lost webhooks -------------------------------------------------------------------------------
+
+
+def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
+    """Catch up signings unchanged for `older_than`: queue what the webhook would have, expire what is due."""
+    from signing_core import package_queue
+    from signing_core.signicat import SignicatError, pades_document_id
+
+    now = datetime.now(UTC)
+    cutoff = (now - older_than).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    counts = {"checked": 0, "queued": 0, "expired": 0}
+    for signing_id in repository.pending_since_before(cutoff, limit):
+        signing = repository.get(signing_id)
+        if signing.is_final:
+            continue
+        counts["checked"] += 1
+        due_passed = False
+        for session in signing.sessions:
+            try:
+                remote = signicat().get_signing_session(session.sessionId)
+            except SignicatError as error:
+                logger.warning("reconciler could not read session %s: %s", session.sessionId, error)
+                continue
+            state = (remote.get("lifecycle") or {}).get("state")
+            event_name = None
+            if state == "REJECTED":
+                event_name = PACKAGE_FAILED
+            elif state == "SIGNED" and pades_document_id(remote):
+                event_name = PACKAGE_COMPLETED
+            if event_name:
+                package_queue.send(env("QUEUE_URL"), _recovered_event(event_name, remote), now.timestamp())
+                counts["queued"] += 1
+                break
+            due_passed = due_passed or (state != "SIGNED" and _is_past(remote.get("dueDate"), now))
+        else:
+            if due_passed:
+                failure = {"code": "EXPIRED", "detail": "the due date passed before every signer signed"}
+                if _finish(signing, repository.EXPIRED, failure=failure) == repository.EXPIRED:
+                    counts["expired"] += 1
+    return counts
+
+
+def _recovered_event(event_name: str, session: dict[str, Any]) -> dict[str, Any]:
+    """The envelope Signicat would have delivered, marked as the reconciler's."""
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "id": f"reconciler-{uuid.uuid4()}",
+        "timestamp": now,
+        "eventName": event_name,
+        "sender": "reconciler",
+        "eventData": {"id": session["id"], "externalId": session.get("externalReference")},
+        "accountId": None,
+        "expiresAt": None,
+        "tags": ["recovered"],
+    }
+
+
+def _is_past(moment: str | None, now: datetime) -> bool:
+    if not moment:
+        return False
+    try:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")) < now
+    except ValueError:
+        return False

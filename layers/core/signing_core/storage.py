@@ -100,3 +100,45 @@ def download_url(bucket: str, key: str, expires_in: int) -> str:
     return aws.client("s3").generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
     )
+
+
+def upload_url(bucket: str, key: str, content_type: str, expires_in: int) -> str:
+    """A presigned PUT; the uploader must send the same Content-Type."""
+    return aws.client("s3").generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type}, ExpiresIn=expires_in
+    )
+
+
+@dataclass(frozen=True)
+class Peeked:
+    size: int
+    head: bytes
+    metadata: dict[str, str]
+
+
+def peek(bucket: str, key: str, length: int, version_id: str | None = None) -> Peeked | None:
+    """The size, first bytes and metadata of an object, or None when there is no such object."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    version = {"VersionId": version_id} if version_id else {}
+    try:
+        found = s3.head_object(Bucket=bucket, Key=key, **version)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    size = found["ContentLength"]
+    head = b""
+    if size:
+        head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **version)["Body"].read()
+    return Peeked(size, head, found.get("Metadata") or {})
+
+
+def open_stream(bucket: str, key: str, version_id: str | None = None) -> BinaryIO:
+    version = {"VersionId": version_id} if version_id else {}
+    return aws.client("s3").get_object(Bucket=bucket, Key=key, **version)["Body"]
+
+
+def delete(bucket: str, key: str) -> None:
+    aws.client("s3").delete_object(Bucket=bucket, Key=key)

@@ -1,0 +1,184 @@
+"""The drop folder: a document put under incoming/ starts a signing; receipts/ tells how it went.
+
+`incoming/<name>` → `receipts/<name>.json` (the signing, its signature URLs, its state, or the error) and, once
+signed, `signed/<name>` (with a .pdf ending). Options come from the object's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from signing_core import aws, signings, storage
+from signing_core.errors import DomainError, InvalidInput
+from signing_core.repository import Signing
+from signing_core.settings import env_int
+
+logger = logging.getLogger(__name__)
+
+INCOMING = "incoming/"
+CONTENT_TYPES = {".pdf": "application/pdf", ".txt": "text/plain"}
+FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class DroppedObject:
+    bucket: str
+    key: str  # URL-decoded
+    version_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The key under incoming/, which names the receipt and the signed copy."""
+        return self.key.removeprefix(INCOMING)
+
+    def source(self) -> dict[str, Any]:
+        return {"kind": "s3", "bucket": self.bucket, "key": self.key, "versionId": self.version_id}
+
+
+def receipt_key(name: str) -> str:
+    return f"receipts/{name}.json"
+
+
+def signed_key(name: str) -> str:
+    stem, dot, ending = name.rpartition(".")
+    return f"signed/{stem}.pdf" if dot and ending.lower() == "txt" else f"signed/{name}"
+
+
+def start(dropped: DroppedObject) -> dict[str, Any]:
+    """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
+    from signing_core.signicat import SignicatError
+
+    if not dropped.key.startswith(INCOMING) or dropped.key.endswith("/"):
+        raise InvalidInput(f"{dropped.key} is not a document under {INCOMING}")
+    try:
+        request = _signing_request(dropped)
+        signing = signings.start_signing(request)
+    except DomainError as error:
+        return _write_receipt(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
+    except SignicatError as error:
+        if error.retryable:
+            raise  # Signicat is unavailable: the invocation is retried, then parked in the dead-letter queue
+        detail = f"Signicat refused the signing: {error}"
+        return _write_receipt(
+            dropped.bucket, dropped.name, _failure(dropped, error.code or "SIGNICAT_ERROR", detail)
+        )
+    return _write_receipt(dropped.bucket, dropped.name, receipt(signing))
+
+
+def _failure(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
+    logger.warning("dropped document %s refused: %s", dropped.key, detail)
+    return {"source": dropped.source(), "state": FAILED, "error": {"code": code, "detail": detail}}
+
+
+def _signing_request(dropped: DroppedObject) -> signings.SigningRequest:
+    ending = "." + dropped.key.rpartition(".")[2].lower() if "." in dropped.name else ""
+    content_type = CONTENT_TYPES.get(ending)
+    if content_type is None:
+        raise InvalidInput(f"{dropped.name}: only {', '.join(CONTENT_TYPES)} documents can be signed")
+    found = storage.peek(dropped.bucket, dropped.key, 8, dropped.version_id)
+    if found is None:
+        raise InvalidInput(f"{dropped.name} is no longer there")
+
+    def open_document():
+        return storage.open_stream(dropped.bucket, dropped.key, dropped.version_id)
+
+    filename = dropped.name.rpartition("/")[2]
+    document = signings.Document(filename, content_type, open_document, found.head, found.size)
+    signings.check_document(document, env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+    options = _options(found.metadata)
+    return signings.SigningRequest(
+        title=options.pop("title", None) or filename.rpartition(".")[0] or filename,
+        documents=[document],
+        source=dropped.source(),
+        **options,
+    )
+
+
+def _options(metadata: dict[str, str]) -> dict[str, Any]:
+    """Signing options from x-amz-meta-* (boto3 hands them over without the prefix, lowercased)."""
+    options: dict[str, Any] = {}
+    if metadata.get("title"):
+        options["title"] = metadata["title"]
+    if metadata.get("external-reference"):
+        options["externalReference"] = metadata["external-reference"]
+    if metadata.get("language"):
+        options["language"] = metadata["language"]
+    if metadata.get("identity-providers"):
+        options["identityProviders"] = [
+            str(idp) for idp in _list(metadata["identity-providers"], "identity-providers")
+        ]
+    if metadata.get("signers"):
+        options["signers"] = [_signer(entry) for entry in _list(metadata["signers"], "signers")]
+    return options
+
+
+def _list(raw: str, name: str) -> list[Any]:
+    """A JSON list, or a comma-separated one."""
+    raw = raw.strip()
+    if raw.startswith("["):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise InvalidInput(f"metadata {name} is not valid JSON") from None
+        if not isinstance(value, list):
+            raise InvalidInput(f"metadata {name} must be a list")
+        return value
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _signer(entry: Any) -> signings.Signer:
+    if isinstance(entry, str):
+        if "@" not in entry:
+            raise InvalidInput(f"metadata signers: {entry!r} is not an e-mail address")
+        return signings.Signer(email=entry)
+    if isinstance(entry, dict) and set(entry) <= {"email", "mobile", "nationalIdentificationNumber"}:
+        return signings.Signer(**{key: str(value) for key, value in entry.items()})
+    raise InvalidInput(
+        "metadata signers: each signer is an e-mail or {email, mobile, nationalIdentificationNumber}"
+    )
+
+
+def receipt(signing: Signing) -> dict[str, Any]:
+    answer = {
+        "source": signing.source,
+        "signingId": signing.signingId,
+        "externalReference": signing.externalReference,
+        "state": signing.state,
+        "sessions": [{"sessionId": s.sessionId, "signatureUrl": s.signatureUrl} for s in signing.sessions],
+    }
+    if signing.failure:
+        answer["error"] = signing.failure
+    return answer
+
+
+def _write_receipt(bucket: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    aws.client("s3").put_object(
+        Bucket=bucket,
+        Key=receipt_key(name),
+        Body=json.dumps(body, indent=2).encode(),
+        ContentType="application/json",
+    )
+    return body
+
+
+def came_from_drop_folder(signing: Signing) -> bool:
+    return bool(signing.source and signing.source.get("kind") == "s3")
+
+
+def finish(signing: Signing) -> None:
+    """At a final state: the signed copy beside the original's name, and the receipt brought up to date."""
+    bucket = signing.source["bucket"]
+    name = signing.source["key"].removeprefix(INCOMING)
+    body = receipt(signing)
+    if signing.signedDocument:
+        copy_key = signed_key(name)
+        aws.client("s3").copy_object(
+            Bucket=bucket,
+            Key=copy_key,
+            CopySource={"Bucket": signing.signedDocument["bucket"], "Key": signing.signedDocument["key"]},
+        )
+        body["signedDocument"] = {**signing.signedDocument, "copy": {"bucket": bucket, "key": copy_key}}
+    _write_receipt(bucket, name, body)

@@ -1,0 +1,153 @@
+"""The drop folder: S3 ObjectCreated under incoming/ → a signing, a receipt, and later the signed copy."""
+
+from __future__ import annotations
+
+import copy
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from local.pdf import sample_pdf
+from signing_core import repository
+from tests.functions import load_handler
+from tests.integration.conftest import FakeContext, sample_event
+from tests.integration.test_package_worker import envelope, run_worker
+
+PDF = sample_pdf("Dropped", ["A document dropped in a folder."])
+
+
+@pytest.fixture
+def intake(signicat):
+    return load_handler("intake")
+
+
+def drop(aws, key: str, body: bytes = PDF, **metadata: str) -> dict:
+    """Put the object and answer the S3 notification for it, key URL-encoded as S3 sends it."""
+    put = aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, Metadata=metadata)
+    event = copy.deepcopy(sample_event("intake_s3_object_created"))
+    s3 = event["Records"][0]["s3"]
+    s3["bucket"]["name"] = aws.bucket
+    s3["object"].update(key=quote_plus(key, safe="/"), size=len(body), versionId=put.get("VersionId"))
+    return event
+
+
+def receipt(aws, name: str) -> dict:
+    return json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=f"receipts/{name}.json")["Body"].read())
+
+
+def test_dropped_pdf_starts_a_signing_and_writes_its_receipt(intake, signicat, aws):
+    intake.handler(
+        drop(aws, "incoming/lease.pdf", title="Lease", signers="a@example.com, b@example.com"), FakeContext()
+    )
+    written = receipt(aws, "lease.pdf")
+    assert written["state"] == "AWAITING_SIGNATURE"
+    assert len(written["sessions"]) == 2
+    assert all(s["signatureUrl"].startswith(signicat.url) for s in written["sessions"])
+    at_signicat = signicat.session(written["sessions"][0]["sessionId"])
+    assert at_signicat["title"] == "Lease"
+    assert repository.get(written["signingId"]).source["key"] == "incoming/lease.pdf"
+
+
+def test_options_come_from_metadata_with_json_signers(intake, signicat, aws):
+    metadata = {
+        "signers": json.dumps([{"email": "x@example.com"}, {"mobile": "+4799999999"}]),
+        "identity-providers": "nbid,ftn",
+        "language": "nb",
+        "external-reference": "case-77",
+    }
+    intake.handler(drop(aws, "incoming/case.pdf", **metadata), FakeContext())
+    written = receipt(aws, "case.pdf")
+    assert written["externalReference"] == "case-77"
+    at_signicat = signicat.session(written["sessions"][1]["sessionId"])
+    assert at_signicat["ui"]["language"] == "nb"
+    assert [i["idpName"] for i in at_signicat["signingSetup"][0]["identityProviders"]] == ["nbid", "ftn"]
+
+
+def test_keys_are_url_decoded_spaces_and_unicode(intake, signicat, aws):
+    key = "incoming/contracts/Rental agreement Ås.pdf"
+    intake.handler(drop(aws, key), FakeContext())
+    assert receipt(aws, "contracts/Rental agreement Ås.pdf")["state"] == "AWAITING_SIGNATURE"
+
+
+def test_sample_event_key_is_decoded(intake):
+    (dropped,) = intake.dropped_objects(sample_event("intake_s3_object_created"))
+    assert dropped["key"] == "incoming/contracts/Rental agreement Ås.pdf"
+
+
+def test_text_documents_are_signed_too(intake, signicat, aws):
+    intake.handler(drop(aws, "incoming/terms.txt", body=b"I agree to the terms."), FakeContext())
+    assert receipt(aws, "terms.txt")["state"] == "AWAITING_SIGNATURE"
+
+
+def test_the_same_event_twice_starts_one_signing(intake, signicat, aws):
+    event = drop(aws, "incoming/once.pdf")
+    intake.handler(event, FakeContext())
+    intake.handler(event, FakeContext())
+    assert signicat.stats()["requests"]["POST /sign/document-collections"] == 1
+
+
+def test_a_new_version_of_the_same_key_starts_a_new_signing(intake, signicat, aws):
+    intake.handler(drop(aws, "incoming/again.pdf"), FakeContext())
+    intake.handler(drop(aws, "incoming/again.pdf"), FakeContext())
+    assert signicat.stats()["requests"]["POST /sign/document-collections"] == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "metadata", "code"),
+    [
+        ("incoming/photo.png", b"\x89PNG....", {}, "INVALID_INPUT"),
+        ("incoming/fake.pdf", b"not a pdf", {}, "INVALID_INPUT"),
+        ("incoming/empty.pdf", b"", {}, "INVALID_INPUT"),
+        ("incoming/bad-signers.pdf", PDF, {"signers": "[not json"}, "INVALID_INPUT"),
+        ("incoming/bad-language.pdf", PDF, {"language": "xx"}, "INVALID_INPUT"),
+    ],
+    ids=["not-pdf-or-text", "declared-pdf-not-pdf", "empty", "unreadable-signers", "bad-language"],
+)
+def test_bad_input_gets_a_failed_receipt_and_no_signing(intake, signicat, aws, key, body, metadata, code):
+    answer = intake.handler(drop(aws, key, body=body, **metadata), FakeContext())
+    name = key.removeprefix("incoming/")
+    written = receipt(aws, name)
+    assert written["state"] == "FAILED"
+    assert written["error"]["code"] == code and written["error"]["detail"]
+    assert answer["receipts"][0]["state"] == "FAILED"
+    assert "POST /sign/document-collections" not in signicat.stats()["requests"]
+
+
+def test_document_over_the_size_limit_gets_a_failed_receipt(intake, signicat, aws, monkeypatch):
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "100")
+    intake.handler(drop(aws, "incoming/big.pdf"), FakeContext())
+    assert receipt(aws, "big.pdf")["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_signicat_unavailable_raises_for_a_retry_and_writes_no_receipt(intake, signicat, aws):
+    signicat.faults(error_rate=1.0)
+    with pytest.raises(Exception, match="503"):
+        intake.handler(drop(aws, "incoming/later.pdf"), FakeContext())
+    assert aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="receipts/")["KeyCount"] == 0
+    signicat.faults(error_rate=0.0)
+    intake.handler(drop(aws, "incoming/later.pdf"), FakeContext())
+    assert receipt(aws, "later.pdf")["state"] == "AWAITING_SIGNATURE"
+
+
+def test_completed_signing_lands_beside_its_name_and_the_receipt_is_final(intake, signicat, aws):
+    worker = load_handler("package_worker")
+    intake.handler(drop(aws, "incoming/deal.txt", body=b"We agree."), FakeContext())
+    session_id = receipt(aws, "deal.txt")["sessions"][0]["sessionId"]
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    run_worker(worker, aws, envelope(session_id))
+    final = receipt(aws, "deal.txt")
+    assert final["state"] == "COMPLETED"
+    assert final["signedDocument"]["copy"]["key"] == "signed/deal.pdf"
+    copy_body = aws.s3.get_object(Bucket=aws.bucket, Key="signed/deal.pdf")["Body"].read()
+    assert copy_body.startswith(b"%PDF-") and b"/ByteRange" in copy_body
+
+
+def test_rejected_signing_updates_the_receipt(intake, signicat, aws):
+    worker = load_handler("package_worker")
+    intake.handler(drop(aws, "incoming/no.pdf"), FakeContext())
+    session_id = receipt(aws, "no.pdf")["sessions"][0]["sessionId"]
+    signicat.act(session_id, "reject")
+    run_worker(worker, aws, envelope(session_id, "package.failed"))
+    assert receipt(aws, "no.pdf")["state"] == "REJECTED"
