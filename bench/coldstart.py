@@ -11,7 +11,9 @@ variables, fake credentials and the region, as the offline stack's runtime gets 
   same Config as `signing_core.aws.client`.
 
 Both sides thus do the same AWS work; the ratio is what the function adds on top of it. Runs are
-interleaved (floor, function, floor, function...) so drift affects both alike, and the medians compared.
+interleaved (floor, function, function, floor, ...: the order alternates) so drift affects both alike,
+and the medians compared. The CPU-time ratio of the same work is in the detail, as a cross-check that
+is less sensitive to other load on the machine.
 The import part alone is reported beside it, and the heaviest top-level imports from `-X importtime`.
 """
 
@@ -35,27 +37,27 @@ FUNCTIONS = {
 _FUNCTION_CHILD = """
 import importlib, json, sys, time
 services = sys.argv[1].split(",")
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 importlib.import_module("app")
 t1 = time.perf_counter()
 from signing_core import aws
 for service in services:
     aws.client(service)
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "total": t2 - t0}))
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"import": t1 - t0, "total": t2 - t0, "cpu": c2 - c0}))
 """
 
 _FLOOR_CHILD = """
 import json, sys, time
 services = sys.argv[1].split(",")
-t0 = time.perf_counter()
+c0, t0 = time.process_time(), time.perf_counter()
 import boto3
 from botocore.config import Config
 t1 = time.perf_counter()
 for service in services:
     boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "total": t2 - t0}))
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({"import": t1 - t0, "total": t2 - t0, "cpu": c2 - c0}))
 """
 
 
@@ -129,7 +131,7 @@ def heaviest_imports(env: dict[str, str], cwd: Path, top: int = 6) -> list[dict[
 
 
 def run(small: bool = False, repetitions: int | None = None) -> list[Figure]:
-    reps = repetitions or (5 if small else 11)
+    reps = repetitions or (7 if small else 15)
     setups = {}
     for logical_id, (_name, services, _budget) in FUNCTIONS.items():
         env, cwd = function_environment(logical_id)
@@ -140,10 +142,13 @@ def run(small: bool = False, repetitions: int | None = None) -> list[Figure]:
     samples: dict[str, dict[str, list[dict[str, float]]]] = {
         lid: {"floor": [], "function": []} for lid in FUNCTIONS
     }
-    for _ in range(reps):
+    for rep in range(reps):
         for logical_id, (env, cwd, services) in setups.items():
-            samples[logical_id]["floor"].append(_run_child(_FLOOR_CHILD, services, env, cwd))
-            samples[logical_id]["function"].append(_run_child(_FUNCTION_CHILD, services, env, cwd))
+            # Alternate which side goes first, so neither always follows the other.
+            order = ("floor", "function") if rep % 2 == 0 else ("function", "floor")
+            for side in order:
+                code = _FLOOR_CHILD if side == "floor" else _FUNCTION_CHILD
+                samples[logical_id][side].append(_run_child(code, services, env, cwd))
     figures = []
     for logical_id, (name, services, budget) in FUNCTIONS.items():
         floor = median([s["total"] for s in samples[logical_id]["floor"]])
@@ -165,6 +170,12 @@ def run(small: bool = False, repetitions: int | None = None) -> list[Figure]:
                 "floorMs": round(floor * 1000, 1),
                 "functionImportOnlyMs": round(function_import * 1000, 1),
                 "floorImportOnlyMs": round(floor_import * 1000, 1),
+                # CPU time of the same work: less sensitive to other load on the machine.
+                "cpuRatio": round(
+                    median([s["cpu"] for s in samples[logical_id]["function"]])
+                    / median([s["cpu"] for s in samples[logical_id]["floor"]]),
+                    3,
+                ),
             },
         )
         if not small or figure.held is False:
