@@ -52,7 +52,7 @@ def test_dropped_pdf_starts_a_signing_and_writes_its_receipt(intake, signicat, a
 def test_options_come_from_metadata_with_json_signers(intake, signicat, aws):
     metadata = {
         "signers": json.dumps([{"email": "x@example.com"}, {"mobile": "+4799999999"}]),
-        "identity-providers": "nbid,ftn",
+        "identity-providers": "nbid;ftn",
         "language": "nb",
         "external-reference": "case-77",
     }

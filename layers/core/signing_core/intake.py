@@ -116,7 +116,7 @@ def _options(metadata: dict[str, str]) -> dict[str, Any]:
 
 
 def _list(raw: str, name: str) -> list[Any]:
-    """A JSON list, or a comma-separated one."""
+    """A JSON list, or one separated by commas or semicolons (the AWS CLI's --metadata itself splits on commas)."""
     raw = raw.strip()
     if raw.startswith("["):
         try:
@@ -126,7 +126,7 @@ def _list(raw: str, name: str) -> list[Any]:
         if not isinstance(value, list):
             raise InvalidInput(f"metadata {name} must be a list")
         return value
-    return [part.strip() for part in raw.split(",") if part.strip()]
+    return [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
 
 
 def _signer(entry: Any) -> signings.Signer:
