@@ -175,6 +175,7 @@ def test_the_stack_drives_a_template_schedule_at_the_overridden_period(tmp_path:
         build_dir=tmp_path / "build",
         out_dir=tmp_path / "out",
         environ={},
+        prefix="schedule",  # moto keeps resources per process: apart from other stacks of this run
     )
     with stack:
         (source,) = [s for s in stack.sources if s.name == "Reconciler.Every"]
@@ -183,6 +184,6 @@ def test_the_stack_drives_a_template_schedule_at_the_overridden_period(tmp_path:
 
     assert source.period == 0.3
     assert fired == {"seen": "Scheduled Event", "rule": source.rule_arn}
-    assert source.rule_arn.endswith(":rule/local-Reconciler-Every")
+    assert source.rule_arn.endswith(":rule/schedule-Reconciler-Every")
     assert {item["kind"]["S"] for item in items} == {"Scheduled Event"}
     assert "Reconciler.Every" not in {thread.name for thread in threading.enumerate()}

@@ -1,0 +1,158 @@
+"""The offline stack with real processes: moto server, the Sign API v2 emulator, every function under the
+Lambda runtime emulator, the HTTP gateway and the event sources. One stack per test module.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.emulator.config import EmulatorConfig, Faults
+from local.pdf import sample_pdf
+from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON
+from local.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+EVENTS = REPO / "events"
+FINAL_STATES = {"COMPLETED", "FAILED", "REJECTED", "EXPIRED", "CANCELLED"}
+_STACK_NUMBERS = itertools.count(1)
+
+
+def require_build() -> None:
+    if not BUILD_DIR.is_dir():
+        pytest.fail(f"{BUILD_DIR} is missing: run `make build` (sam build) before the e2e suite")
+    if not RUNTIME_PYTHON.exists():
+        pytest.fail(f"{RUNTIME_PYTHON} is missing: run `make runtime` before the e2e suite")
+
+
+def processes_of(aws_endpoint_url: str) -> list[int]:
+    """Pids of the runtime emulator processes (and runtimes) started for the stack using this moto URL."""
+    marker = f"AWS_ENDPOINT_URL={aws_endpoint_url}\0".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes() + b"\0":
+                pids.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours
+    return [pid for pid in pids if pid != os.getpid()]
+
+
+class Offline:
+    """A running stack, as a test drives it: the API over HTTP, the emulator's script controls, moto."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.info = stack.info
+        self.api_url = stack.info["apiUrl"]
+        self.emulator_url = stack.info["emulatorUrl"]
+
+    def start_signing(self, documents: list[dict] | None = None, signers: int = 1) -> dict:
+        pdf = sample_pdf("Agreement", ["Signed offline."])
+        request = {
+            "title": "Agreement",
+            "documents": documents or [{"filename": "a.pdf", "content": base64.b64encode(pdf).decode()}],
+            "signers": [{"email": f"signer{index}@example.com"} for index in range(signers)],
+        }
+        answer = requests.post(f"{self.api_url}/signings", json=request, timeout=30)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def get(self, signing_id: str) -> dict:
+        answer = requests.get(f"{self.api_url}/signings/{signing_id}", timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def act(self, session_id: str, action: str = "sign") -> dict:
+        answer = requests.post(
+            f"{self.emulator_url}/_emulator/signing-sessions/{session_id}/{action}", timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def wait_final(self, signing_id: str, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        while (signing := self.get(signing_id))["state"] not in FINAL_STATES:
+            assert time.monotonic() < deadline, f"signing still {signing['state']} after {timeout} s"
+            time.sleep(0.1)
+        return signing
+
+    def download(self, signing: dict) -> bytes:
+        answer = requests.get(signing["signedDocument"]["downloadUrl"], timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.content
+
+    def faults(self, **faults: Any) -> None:
+        requests.put(f"{self.emulator_url}/_emulator/faults", json=faults, timeout=30).raise_for_status()
+
+    def deliveries(self) -> int:
+        stats = requests.get(f"{self.emulator_url}/_emulator/stats", timeout=30).json()
+        return stats["deliveries"]["attempted"]
+
+    def trust_root(self) -> Any:
+        from asn1crypto import pem, x509
+
+        _, _, der = pem.unarmor(requests.get(f"{self.emulator_url}/_emulator/ca.pem", timeout=30).content)
+        return x509.Certificate.load(der)
+
+
+def signatures(pdf: bytes, trust_root: Any) -> list[Any]:
+    """pyHanko's status of every signature in the PDF."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    context = ValidationContext(trust_roots=[trust_root])
+    reader = PdfFileReader(io.BytesIO(pdf))
+    return [validate_pdf_signature(signature, context) for signature in reader.embedded_signatures]
+
+
+def page_count(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
+
+
+def sample_event(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
+    """One stack for the module; afterwards not one of its runtime emulator processes is left."""
+    require_build()
+    # environ={}: the emulator, whatever SIGNICAT_* the shell holds. moto keeps resources per process, not
+    # per server: a prefix of its own keeps this stack's resources apart from earlier stacks' in this run.
+    stack = LocalStack(
+        out_dir=tmp_path_factory.mktemp("stack"),
+        environ={},
+        emulator_config=EmulatorConfig(packaging_delay=0.05),
+        prefix=f"e2e{next(_STACK_NUMBERS)}",
+    )
+    stack.start()
+    endpoint = stack.info["awsEndpointUrl"]
+    assert processes_of(endpoint), "the check below would see no process at all"
+    try:
+        yield Offline(stack)
+    finally:
+        stack.stop()
+    assert processes_of(endpoint) == [], "runtime emulator processes outlived the stack"
+
+
+@pytest.fixture
+def faults(offline: Offline) -> Iterator[Offline]:
+    """The emulator with faults a test sets; all are off again afterwards."""
+    yield offline
+    offline.faults(**Faults().as_dict())

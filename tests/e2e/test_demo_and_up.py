@@ -1,0 +1,190 @@
+"""`make demo` and `make up` as a person runs them: real subprocesses, each with its own out dir."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.rie import REPO
+from tests.e2e.conftest import processes_of, require_build
+
+STACK_KEYS = {
+    "apiUrl",
+    "webhookUrl",
+    "emulatorUrl",
+    "awsEndpointUrl",
+    "region",
+    "documentsBucket",
+    "table",
+    "queueUrl",
+}
+
+
+class Running:
+    """A `python -m <module>` subprocess whose output lines are read as they come."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        environ = {name: value for name, value in os.environ.items() if not name.startswith("SIGNICAT_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for_line(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r}; output so far:\n" + "\n".join(self.lines))
+
+    def finish(self, timeout: float = 90) -> tuple[int, str]:
+        code = self.process.wait(timeout)
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return code, "\n".join(self.lines)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def run():
+    require_build()
+    started: list[Running] = []
+
+    def start(module: str, *args: str) -> Running:
+        started.append(Running(module, *args))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.kill()
+
+
+def _endpoint(out: Path) -> str:
+    return json.loads((out / "stack.json").read_text())["awsEndpointUrl"]
+
+
+def _intact_and_valid(pdf: bytes) -> bool:
+    """Intact and valid (the emulator's CA is gone with the demo's stack, so trust is not asked)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[]))
+    return status.intact and status.valid
+
+
+def test_demo_tells_the_story_and_leaves_a_valid_pades_in_the_out_dir(run, tmp_path):
+    code, output = run("local.demo", "--out-dir", str(tmp_path)).finish()
+
+    assert code == 0, output
+    (pdf_path,) = tmp_path.glob("*.pdf")
+    pdf = pdf_path.read_bytes()
+    for stage in ("stack ready", "signing started", "signed by the emulator", "COMPLETED", "validated"):
+        assert stage in output
+    assert f"signingId     {pdf_path.stem}" in output
+    assert f"sha256      {hashlib.sha256(pdf).hexdigest()}" in output
+    assert "integrity   intact, valid, trusted" in output
+    assert "webhook → stored" in output.split("Stages")[1]
+    assert _intact_and_valid(pdf)
+    assert processes_of(_endpoint(tmp_path)) == []
+
+
+def test_demo_names_the_failed_stage_exits_1_and_points_to_the_logs(run, tmp_path):
+    demo = run("local.demo", "--out-dir", str(tmp_path), "--faults", '{"packaging_failure_rate": 1}')
+
+    code, output = demo.finish()
+
+    assert code == 1, output
+    assert "✘ webhook → stored failed: the signing ended FAILED (PACKAGING_FAILED" in output
+    assert f"see {tmp_path}/logs/*.log" in output
+    assert not list(tmp_path.glob("*.pdf"))
+    assert processes_of(_endpoint(tmp_path)) == []
+
+
+def test_interactive_demo_waits_for_a_person_to_click_sign_on_the_signer_page(run, tmp_path):
+    demo = run("local.demo", "--interactive", "--out-dir", str(tmp_path))
+    url = demo.wait_for_line("signatureUrl").split()[-1]
+    demo.wait_for_line("click Sign; waiting")
+    page = requests.get(url, timeout=30)
+    assert page.status_code == 200 and 'value="sign"' in page.text
+
+    session_id = url.split("sessionId=")[1]
+    clicked = requests.post(url.split("?")[0], data={"sessionId": session_id, "action": "sign"}, timeout=30)
+    code, output = demo.finish()
+
+    assert clicked.status_code == 200
+    assert code == 0, output
+    assert "the signer acted" in output
+    assert len(list(tmp_path.glob("*.pdf"))) == 1
+
+
+def test_ctrl_c_stops_the_demo_and_every_process_it_started(run, tmp_path):
+    demo = run("local.demo", "--interactive", "--out-dir", str(tmp_path))
+    demo.wait_for_line("click Sign; waiting")
+    endpoint = _endpoint(tmp_path)
+    assert processes_of(endpoint)
+
+    demo.process.send_signal(signal.SIGINT)
+    code, output = demo.finish()
+
+    assert code == 130, output
+    assert "interrupted" in output
+    assert processes_of(endpoint) == []
+
+
+def test_up_serves_the_stack_until_sigterm_then_stops_everything(run, tmp_path):
+    up = run("local.up", "--out-dir", str(tmp_path))
+    up.wait_for_line("Ctrl-C stops everything.")
+    info = json.loads((tmp_path / "stack.json").read_text())
+    missing = requests.get(f"{info['apiUrl']}/signings/no-such-signing", timeout=30)
+    assert processes_of(info["awsEndpointUrl"])
+
+    up.process.send_signal(signal.SIGTERM)
+    code, output = up.finish()
+
+    assert info.keys() >= STACK_KEYS
+    assert f"API            {info['apiUrl']}" in output
+    assert f"stack.json     {tmp_path / 'stack.json'}" in output
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert code == 0, output
+    assert output.endswith("stopped")
+    assert processes_of(info["awsEndpointUrl"]) == []
