@@ -14,7 +14,7 @@ import queue
 import shutil
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 - the offline stack runs the runtime emulator, with argument lists
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,8 +125,8 @@ def lambda_environment(spec: FunctionSpec, *, region: str, endpoint_url: str | N
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",  # nosec B105 - moto's dummy credentials
         "AWS_EC2_METADATA_DISABLED": "true",
         # No X-Ray daemon offline: Powertools' tracer would only log connection errors.
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -177,7 +177,7 @@ class _RieProcess:
             f"127.0.0.1:{free_port()}",
             *argv[1:],
         ]
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # nosec B603 - our own binary and arguments, no shell
             command, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.session = requests.Session()

@@ -134,7 +134,7 @@ class Template:
 def load_template(path: str | Path) -> Template:
     path = Path(path)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506  # nosec B506 - a SafeLoader subclass
     except FileNotFoundError:
         raise TemplateError(f"template not found: {path}") from None
     except yaml.YAMLError as error:

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from local.emulator.context import emulator
 
 SCOPE = "signicat-api"
-TOKEN_PATH = "/auth/open/connect/token"  # noqa: S105 - a URL path, not a secret
+TOKEN_PATH = "/auth/open/connect/token"  # noqa: S105  # nosec B105 - a URL path, not a secret
 
 blueprint = Blueprint("oauth", __name__)
 
@@ -33,7 +33,7 @@ def token():
     config = emulator().config
     return jsonify(
         access_token=emulator().issue_token(),
-        token_type="Bearer",  # noqa: S106 - the token type, not a secret
+        token_type="Bearer",  # noqa: S106  # nosec B106 - the token type, not a secret
         expires_in=config.token_lifetime,
         scope=SCOPE,
     )

@@ -20,9 +20,9 @@ from signing_core.errors import DomainError
 from signing_core.settings import ConfigurationError
 
 HMAC_MODE = "hmac"
-TOKEN_MODE = "token"  # noqa: S105 (a mode name, not a secret)
+TOKEN_MODE = "token"  # noqa: S105  # nosec B105 - a mode name, not a secret
 MODES = (HMAC_MODE, TOKEN_MODE)
-TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 (a parameter name)
+TOKEN_QUERY_PARAMETER = "token"  # noqa: S105  # nosec B105 - a parameter name, not a secret
 _DIGEST_SIZE = hashlib.sha256().digest_size
 
 
