@@ -6,6 +6,7 @@ event sources. Wiring is read from template.yaml, so a function added there is p
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import logging
@@ -96,8 +97,11 @@ class LocalStack:
         emulator_config: Any = None,
         concurrency: int | Mapping[str, int] = 1,
         prefix: str = "local",
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.template: Template = load_template(template_path)
+        if overrides:
+            self.template = with_overrides(self.template, overrides, Path(out_dir))
         self.build_dir = Path(build_dir)
         self.out_dir = Path(out_dir)
         self.region = region
@@ -332,6 +336,23 @@ class LocalStack:
         )
         policy = attributes.get("Attributes", {}).get("RedrivePolicy")
         return self.queue_by_arn(json.loads(policy)["deadLetterTargetArn"]).url if policy else None
+
+
+def with_overrides(template: Template, overrides: Mapping[str, Mapping[str, Any]], out_dir: Path) -> Template:
+    """The template with some resources' Properties replaced for this run (e.g. a chaos run's shorter worker
+    Timeout and queue VisibilityTimeout), written to out_dir and read back the way the original was read."""
+    import yaml
+
+    document = copy.deepcopy(dict(template.document))
+    for logical_id, properties in overrides.items():
+        resource = document["Resources"].get(logical_id)
+        if resource is None:
+            raise StackError(f"cannot override {logical_id}: the template has no such resource")
+        resource.setdefault("Properties", {}).update(properties)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "template.overridden.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return load_template(path)
 
 
 def _put_secret(manager: Any, name: str, value: str) -> str:
