@@ -6,6 +6,7 @@ import base64
 import copy
 import hashlib
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -82,8 +83,20 @@ def download_document(document_id: str):
     if doc is None:
         raise not_found("Document", document_id)
     content = doc.content
-    chunks = (content[i : i + CHUNK] for i in range(0, len(content), CHUNK))
-    return Response(chunks, mimetype=doc.mime_type, headers={"Content-Length": str(len(content))})
+    # A stalled download (fault `stall_rate`) sends half the body, then nothing for `stall_seconds`:
+    # the reader sees a stream that stops mid-body, as when a function runs out of time while streaming.
+    stall = em.injector.roll("download", "stall_rate", "stall") and em.injector.faults.stall_seconds
+    return Response(
+        _chunks(content, stall), mimetype=doc.mime_type, headers={"Content-Length": str(len(content))}
+    )
+
+
+def _chunks(content: bytes, stall: float = 0.0):
+    half = len(content) // 2 if stall else len(content)
+    for start, end in ((0, half), (half, len(content))):
+        if start == half and stall:
+            time.sleep(stall)
+        yield from (content[i : min(i + CHUNK, end)] for i in range(start, end, CHUNK))
 
 
 # --- document collections

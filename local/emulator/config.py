@@ -28,6 +28,8 @@ class Faults:
     drop_rate: float = 0.0  # a delivery is never sent
     packaging_delay: float = 0.0  # seconds added to the configured packaging delay
     packaging_failure_rate: float = 0.0  # packaging fails: package.failed instead of package.completed
+    stall_rate: float = 0.0  # a document download sends half its body, then waits stall_seconds
+    stall_seconds: float = 0.0  # how long a stalled download waits before the rest of its body
 
     RATES = (
         "error_rate",
@@ -36,6 +38,7 @@ class Faults:
         "reorder_rate",
         "drop_rate",
         "packaging_failure_rate",
+        "stall_rate",
     )
 
     def __post_init__(self) -> None:
@@ -49,7 +52,7 @@ class Faults:
             or self.retry_after < 0
         ):
             raise ValueError(f"retry_after must be a whole number of seconds >= 0, got {self.retry_after!r}")
-        for name in ("latency", "reorder_hold", "packaging_delay"):
+        for name in ("latency", "reorder_hold", "packaging_delay", "stall_seconds"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")

@@ -11,7 +11,7 @@ from local.emulator.config import Faults
 
 # One generator per concern, each seeded from the run's seed: request threads and the background
 # workers then draw independently, so a run with the same seed and the same traffic repeats itself.
-_STREAMS = ("api", "delivery", "packaging")
+_STREAMS = ("api", "delivery", "packaging", "download")
 
 
 class FaultInjector:
