@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/signicat"
 DEFAULT_REGION = "eu-west-1"
-SIGNICAT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105 - a URL
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+SIGNICAT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105  # nosec B105 - a URL
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # nosec B105 - moto's dummies
 
 
 class StackError(RuntimeError):

@@ -19,7 +19,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._faults = faults
         self._stats = stats
-        self._random = {name: random.Random(f"{seed}:{name}") for name in _STREAMS}
+        self._random = {name: random.Random(f"{seed}:{name}") for name in _STREAMS}  # nosec B311 - seeded so a fault run replays; no secret drawn
 
     @property
     def faults(self) -> Faults:
