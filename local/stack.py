@@ -146,6 +146,8 @@ class LocalStack:
 
     def _start(self) -> None:
         self.moto = self.start_component(MotoServer())
+        # moto keeps its state per process, not per server: forget it, so a next stack starts empty.
+        self._exit.callback(self.moto.reset)
         session = boto3.session.Session(region_name=self.region, **FAKE_CREDENTIALS)
         self.resources = create_resources(
             session, prefix=self.prefix, template=self.template.document, endpoint_url=self.moto.endpoint_url
@@ -318,6 +320,8 @@ class LocalStack:
             "awsEndpointUrl": self.moto.endpoint_url,
             "region": self.region,
             "documentsBucket": variables.get("DOCUMENTS_BUCKET"),
+            # The drop folder is incoming/ in the documents bucket.
+            "intakeBucket": variables.get("DOCUMENTS_BUCKET"),
             "table": variables.get("TABLE_NAME"),
             "queueUrl": variables.get("QUEUE_URL"),
             "dlqUrl": self._dead_letter_queue_url(variables.get("QUEUE_URL")),
