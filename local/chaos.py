@@ -618,6 +618,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "functionConcurrency": CONCURRENCY,
             "workerPollers": WORKER_POLLERS,
             "deadlineSeconds": args.deadline,
+            "awsEndpointUrl": stack.info["awsEndpointUrl"],
         }
         return report
     finally:
