@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "generatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         "small": args.small,
-        "budgetsHeld": bool(held) and all(held) and not errors,
+        "budgetsHeld": all(held) and not errors,
         "machine": machine(),
         "figures": {figure.key: figure.as_dict() for figure in figures},
         "errors": errors,

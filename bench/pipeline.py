@@ -103,7 +103,7 @@ class Pipeline:
         self.sign(run)
         return run
 
-    def wait(self, runs: list[SigningRun], timeout: float = 300.0) -> None:
+    def wait(self, runs: list[SigningRun], timeout: float = 300.0, poll_seconds: float | None = None) -> None:
         """Until every signing is final; fills state and completed_at (the final item's updatedAt)."""
         waiting = {run.signing_id: run for run in runs}
         deadline = time.monotonic() + timeout
@@ -123,13 +123,26 @@ class Pipeline:
                 return
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(waiting)} signings not final after {timeout:.0f} s")
-            time.sleep(0.05 if len(waiting) < 5 else 0.5)
+            time.sleep(poll_seconds or (0.05 if len(waiting) < 5 else 0.5))
 
-    def run_signings(self, count: int, workers: int) -> tuple[list[SigningRun], float]:
-        """`count` signings, started and signed by `workers` threads; waits for all. Wall seconds too."""
+    def run_signings(
+        self, count: int, workers: int, closed_loop: bool = False
+    ) -> tuple[list[SigningRun], float]:
+        """`count` signings by `workers` threads; waits for all. Answers them and the wall seconds.
+
+        Open loop: each thread starts and signs, then takes the next (completions may queue up behind).
+        Closed loop: each thread also waits for its signing to be final, so `workers` are in flight.
+        """
+
+        def one(index: int) -> SigningRun:
+            run = self.start_and_sign(index)
+            if closed_loop:
+                self.wait([run], poll_seconds=0.1)
+            return run
+
         started = time.time()
         with ThreadPoolExecutor(workers, thread_name_prefix="bench-signer") as pool:
-            runs = list(pool.map(self.start_and_sign, range(count)))
+            runs = list(pool.map(one, range(count)))
         self.wait(runs)
         finished = max(run.completed_at or 0.0 for run in runs)
         return runs, finished - started
