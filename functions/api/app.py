@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -36,7 +37,7 @@ PROBLEMS = {
         "description": HTTPStatus(status).phrase,
         "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
     }
-    for status in (400, 404, 409, 413, 422, 502)
+    for status in (400, 404, 409, 413, 415, 422, 502)
 }
 idempotency = IdempotencyConfig(
     event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
@@ -47,12 +48,19 @@ persistence = DynamoDBPersistenceLayer(
 
 
 @app.post("/signings", status_code=201, responses={**PROBLEMS, 201: {"description": "The signing started"}})
-def start_signing(request: Annotated[StartSigningIn, Body()]) -> Response[SigningCreated]:
-    """Upload the documents to Signicat, create the sessions, answer where to send each signer.
-
-    Send an `Idempotency-Key` header to make a retried request answer the first result and create nothing new.
-    """
-    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive
+def start_signing(
+    request: Annotated[StartSigningIn, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            description="Makes a retried request answer the first result and create nothing new (24 hours)",
+        ),
+    ] = None,
+) -> Response[SigningCreated]:
+    """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
+    key = idempotency_key
     command = {"key": key, "request": request.model_dump(mode="json")}
     answer = _start_once(command=command) if key else _start(command)
     return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
@@ -104,10 +112,14 @@ def create_upload(upload: Annotated[UploadIn, Body()]) -> Response[UploadOut]:
     return Response(201, "application/json", answer.model_dump(mode="json"))
 
 
-def problem(status: int, detail: str, **extra: Any) -> Response:
+def problem_body(status: int, detail: str, **extra: Any) -> str:
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
     body.update({key: value for key, value in extra.items() if value})
-    return Response(status, "application/problem+json", json.dumps(body))
+    return json.dumps(body)
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    return Response(status, "application/problem+json", problem_body(status, detail, **extra))
 
 
 @app.exception_handler(RequestValidationError)
@@ -167,19 +179,39 @@ def unexpected(error: Exception) -> Response:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if len(event.get("body") or "") > MAX_REQUEST_BYTES:
-        return too_large()
+    refusal = refuse_unreadable_body(event)
+    if refusal:
+        return refusal
     idempotency.register_lambda_context(context)
     return app.resolve(event, context)
 
 
-def too_large() -> dict[str, Any]:
-    # Answered before routing: the body is not even parsed.
-    detail = f"the request is larger than {MAX_REQUEST_BYTES} bytes; upload the document first"
-    body = {"type": "about:blank", "title": "Content Too Large", "status": 413, "detail": detail}
-    body["code"] = PayloadTooLarge.code
+def refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Bodies the router cannot read are answered before routing, with a problem instead of an error."""
+    body = event.get("body") or ""
+    if not body:
+        return None
+    if len(body) > MAX_REQUEST_BYTES:
+        detail = f"the request is larger than {MAX_REQUEST_BYTES} bytes; upload the document first"
+        return _early(413, detail, PayloadTooLarge.code)
+    content_type = (app_headers(event).get("content-type") or "application/json").lower()
+    if not content_type.startswith("application/json"):
+        return _early(415, "the request body must be application/json", "UNSUPPORTED_MEDIA_TYPE")
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except ValueError:
+            return _early(400, "the request body is not UTF-8 JSON", "INVALID_INPUT")
+    return None
+
+
+def app_headers(event: dict[str, Any]) -> dict[str, str]:
+    return {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+
+
+def _early(status: int, detail: str, code: str) -> dict[str, Any]:
     return {
-        "statusCode": 413,
+        "statusCode": status,
         "headers": {"Content-Type": "application/problem+json"},
-        "body": json.dumps(body),
+        "body": problem_body(status, detail, code=code),
     }

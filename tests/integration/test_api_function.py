@@ -254,3 +254,27 @@ def test_get_answers_the_stored_signing(api, signicat):
     assert signing["state"] == "AWAITING_SIGNATURE"
     assert signing["title"] == "Contract"
     assert "signedDocument" not in signing or signing["signedDocument"] is None
+
+
+def test_idempotency_key_header_name_is_case_insensitive(api, signicat):
+    first = request(api, "POST", "/signings", start_body(), headers={"idempotency-key": "key-3"})[1]
+    second = request(api, "POST", "/signings", start_body(), headers={"IDEMPOTENCY-KEY": "key-3"})[1]
+    assert first["signingId"] == second["signingId"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "multipart/form-data"])
+def test_body_that_is_not_json_answers_415(api, signicat, content_type):
+    status, problem = request(
+        api, "POST", "/signings", raw_body="title=x", headers={"Content-Type": content_type}
+    )
+    assert status == 415
+    assert problem["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_base64_body_that_is_not_utf8_answers_400(api, signicat):
+    event = copy.deepcopy(sample_event("api_start_signing"))
+    event["body"] = base64.b64encode(b"\xff\xfe{not utf-8").decode()
+    event["isBase64Encoded"] = True
+    answer = api.handler(event, FakeContext())
+    assert answer["statusCode"] == 400
+    assert "UTF-8" in json.loads(answer["body"])["detail"]

@@ -6,8 +6,12 @@ Made lazily so that nothing talks to AWS at import time, and so that endpoints s
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
+
+# botocore logs whole response bodies at DEBUG, Secrets Manager's SecretString among them.
+logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 
 
 @cache
