@@ -59,6 +59,7 @@ class SigningRun:
     signed_at: float = 0.0
     completed_at: float | None = None
     state: str | None = None
+    error: str | None = None  # why the signing could not be started (tolerated runs only)
 
 
 class Pipeline:
@@ -126,16 +127,22 @@ class Pipeline:
             time.sleep(poll_seconds or (0.05 if len(waiting) < 5 else 0.5))
 
     def run_signings(
-        self, count: int, workers: int, closed_loop: bool = False
+        self, count: int, workers: int, closed_loop: bool = False, tolerate_errors: bool = False
     ) -> tuple[list[SigningRun], float]:
         """`count` signings by `workers` threads; waits for all. Answers them and the wall seconds.
 
         Open loop: each thread starts and signs, then takes the next (completions may queue up behind).
         Closed loop: each thread also waits for its signing to be final, so `workers` are in flight.
+        With `tolerate_errors`, a signing that cannot be started is kept with its `error` instead of raising.
         """
 
         def one(index: int) -> SigningRun:
-            run = self.start_and_sign(index)
+            try:
+                run = self.start_and_sign(index)
+            except BenchError as error:
+                if not tolerate_errors:
+                    raise
+                return SigningRun(index, error=str(error))
             if closed_loop:
                 self.wait([run], poll_seconds=0.1)
             return run
@@ -143,8 +150,9 @@ class Pipeline:
         started = time.time()
         with ThreadPoolExecutor(workers, thread_name_prefix="bench-signer") as pool:
             runs = list(pool.map(one, range(count)))
-        self.wait(runs)
-        finished = max(run.completed_at or 0.0 for run in runs)
+        started_runs = [run for run in runs if run.error is None]
+        self.wait(started_runs)
+        finished = max((run.completed_at or 0.0 for run in started_runs), default=time.time())
         return runs, finished - started
 
     def emulator_stats(self) -> dict[str, Any]:

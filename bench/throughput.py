@@ -12,6 +12,8 @@ records COMPLETED; the thread waits for it (DynamoDB read every 0.1 s). Stages: 
 signing: one machine, one clock), webhook and worker invocation durations (the runtime emulator's
 REPORT lines). A few warm-up signings run first, so no cold start is in these figures. Queue wait is not recorded by the product: the rest of
 sign → COMPLETED (packaging delay, delivery, queue wait, polling) is reported as the remainder of medians.
+A signing the API could not start (moto's DynamoDB answers 500 now and then under concurrent
+transactions) is counted in `notStarted` and left out; more than 5 % of them fails the figure.
 
 Emulator alone: the same Signicat calls made directly by the same number of threads: token (once per
 thread), upload, collection, sessions, sign, get session (polled every 50 ms until the PAdES is
@@ -48,13 +50,17 @@ def _stats(values: list[float]) -> dict[str, float]:
 def pipeline_run(count: int) -> dict[str, Any]:
     with offline_stack(concurrency=CONCURRENCY, packaging_delay=PACKAGING_DELAY) as pipeline:
         # Warm every runtime process first: cold starts are figure 1, not part of these latencies.
-        pipeline.run_signings(2 * WORKERS, WORKERS, closed_loop=True)
+        pipeline.run_signings(2 * WORKERS, WORKERS, closed_loop=True, tolerate_errors=True)
         logs = pipeline.info["logs"]
         webhook_log = LogWindow(logs["WebhookFunction"])
         worker_log = LogWindow(logs["PackageWorkerFunction"])
-        runs, wall = pipeline.run_signings(count, WORKERS, closed_loop=True)
+        runs, wall = pipeline.run_signings(count, WORKERS, closed_loop=True, tolerate_errors=True)
         webhook_ms = webhook_log.durations_ms()
         worker_ms = worker_log.durations_ms()
+    failed = [run for run in runs if run.error is not None]
+    if len(failed) > count // 20:
+        raise BenchError(f"{len(failed)} of {count} signings could not be started, e.g. {failed[0].error}")
+    runs = [run for run in runs if run.error is None]
     bad = [run.signing_id for run in runs if run.state != "COMPLETED"]
     if bad:
         raise BenchError(f"{len(bad)} signings did not complete, e.g. {bad[:3]}")
@@ -69,7 +75,14 @@ def pipeline_run(count: int) -> dict[str, Any]:
         stages["restOfSignToCompletedP50Ms"] = round(
             stages["signToCompletedMs"]["p50"] - median(webhook_ms) - median(worker_ms), 1
         )
-    return {"signings": count, "wallSeconds": round(wall, 2), "perSecond": round(count / wall, 2), **stages}
+    return {
+        "signings": count,
+        "notStarted": len(failed),
+        "notStartedErrors": sorted({run.error or "" for run in failed})[:3],
+        "wallSeconds": round(wall, 2),
+        "perSecond": round(len(runs) / wall, 2),
+        **stages,
+    }
 
 
 class _DirectSignicat:
