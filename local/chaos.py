@@ -620,9 +620,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "deadlineSeconds": args.deadline,
             "awsEndpointUrl": stack.info["awsEndpointUrl"],
         }
+        write_report(report, Path(args.out))  # before stopping: a stop that fails must not lose the findings
         return report
     finally:
-        stack.stop()
+        try:
+            stack.stop()
+        except Exception as error:
+            # e.g. moto's reset timing out after a big run; the stack stops each piece even when one fails
+            print(f"stopping the stack: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+
+def write_report(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -648,8 +658,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--signings and --clients must be at least 1")
     report = run(args)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     summary = {key: report[key] for key in ("signings", "completed", "lost", "duplicates", "unstarted")}
     print(
         json.dumps(
