@@ -12,21 +12,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
 from signing_core import signings
 from signing_core.errors import DomainError, PayloadTooLarge
-from signing_core.settings import env, env_int
-from signing_core.signicat import SignicatError
+from signing_core.idempotency import idempotent
+from signing_core.settings import env_int
+from signing_core.signicat_errors import SignicatError
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -35,16 +27,10 @@ MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6_000_000)
 PROBLEMS = {
     status: {
         "description": HTTPStatus(status).phrase,
-        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+        "content": {"application/problem+json": {"model": Problem}},
     }
     for status in (400, 404, 409, 413, 415, 422, 502)
 }
-idempotency = IdempotencyConfig(
-    event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
-)
-persistence = DynamoDBPersistenceLayer(
-    table_name=env("TABLE_NAME"), key_attr="pk", sort_key_attr="sk", expiry_attr="expiration"
-)
 
 
 @app.post("/signings", status_code=201, responses={**PROBLEMS, 201: {"description": "The signing started"}})
@@ -62,11 +48,11 @@ def start_signing(
     """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
     key = idempotency_key
     command = {"key": key, "request": request.model_dump(mode="json")}
-    answer = _start_once(command=command) if key else _start(command)
+    answer = _start_once(command=command, lambda_context=app.lambda_context) if key else _start(command)
     return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
 
 
-@idempotent_function(data_keyword_argument="command", persistence_store=persistence, config=idempotency)
+@idempotent(data_keyword_argument="command", key="key", payload="request", expires_after_seconds=24 * 3600)
 def _start_once(command: dict[str, Any]) -> dict[str, Any]:
     return _start(command)
 
@@ -152,20 +138,6 @@ def signicat_error(error: SignicatError) -> Response:
     return problem(502, detail, code=error.code or "SIGNICAT_ERROR", traceId=error.trace_id)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def idempotency_key_reused(error: IdempotencyValidationError) -> Response:
-    return problem(
-        422, "this Idempotency-Key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
-    )
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def idempotency_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
-    return problem(
-        409, "a request with this Idempotency-Key is in progress; retry shortly", code="IN_PROGRESS"
-    )
-
-
 @app.not_found
 def not_found(error: NotFoundError) -> Response:
     return problem(404, "no such route", code="NOT_FOUND")
@@ -182,7 +154,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refusal = refuse_unreadable_body(event)
     if refusal:
         return refusal
-    idempotency.register_lambda_context(context)
     return app.resolve(event, context)
 
 

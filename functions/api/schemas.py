@@ -42,8 +42,13 @@ Base64Content = Annotated[
 ]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Model(BaseModel):
+    # Validators are built on first use, not at import: a cold start pays only for the models it uses.
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 ContentType = Literal["application/pdf", "text/plain"]
@@ -69,7 +74,7 @@ class UploadIn(Strict):
     contentType: ContentType = "application/pdf"
 
 
-class UploadOut(BaseModel):
+class UploadOut(Model):
     uploadId: str
     uploadUrl: str
     method: Literal["PUT"]
@@ -103,13 +108,13 @@ class StartSigningIn(Strict):
     dueDate: AwareDatetime | None = Field(None, description="At most 30 days ahead")
 
 
-class SessionOut(BaseModel):
+class SessionOut(Model):
     sessionId: str
     signatureUrl: str
     state: str
 
 
-class SigningCreated(BaseModel):
+class SigningCreated(Model):
     signingId: str
     state: State
     externalReference: str
@@ -117,7 +122,7 @@ class SigningCreated(BaseModel):
     sessions: list[SessionOut]
 
 
-class SignedDocumentOut(BaseModel):
+class SignedDocumentOut(Model):
     bucket: str
     key: str
     sha256: str
@@ -125,7 +130,7 @@ class SignedDocumentOut(BaseModel):
     downloadUrl: str
 
 
-class FailureOut(BaseModel):
+class FailureOut(Model):
     code: str
     detail: str
 
@@ -138,12 +143,12 @@ class SigningOut(SigningCreated):
     failure: FailureOut | None = None
 
 
-class InvalidParam(BaseModel):
+class InvalidParam(Model):
     name: str
     reason: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 7807 application/problem+json."""
 
     type: str = "about:blank"

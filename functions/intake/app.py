@@ -6,26 +6,17 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 
 from signing_core import intake
-from signing_core.settings import env
+from signing_core.idempotency import idempotent
 
 logger = Logger()
+
+
 # The same S3 event delivered twice (S3 and Lambda both deliver at least once) starts one signing.
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[bucket, key, version]", expires_after_seconds=7 * 24 * 3600
+@idempotent(
+    data_keyword_argument="dropped", key="[bucket, key, version]", expires_after_seconds=7 * 24 * 3600
 )
-persistence = DynamoDBPersistenceLayer(
-    table_name=env("TABLE_NAME"), key_attr="pk", sort_key_attr="sk", expiry_attr="expiration"
-)
-
-
-@idempotent_function(data_keyword_argument="dropped", persistence_store=persistence, config=idempotency)
 def start_once(dropped: dict[str, str]) -> dict[str, Any]:
     receipt = intake.start(intake.DroppedObject(dropped["bucket"], dropped["key"], dropped["versionId"]))
     logger.info("dropped document handled", extra={"key": dropped["key"], "state": receipt["state"]})
@@ -51,6 +42,5 @@ def dropped_objects(event: dict[str, Any]) -> list[dict[str, str]]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
-    receipts = [start_once(dropped=dropped) for dropped in dropped_objects(event)]
+    receipts = [start_once(dropped=dropped, lambda_context=context) for dropped in dropped_objects(event)]
     return {"receipts": [{"key": r.get("source", {}).get("key"), "state": r["state"]} for r in receipts]}

@@ -42,3 +42,10 @@ class RetryLater(DomainError):
 
     status = 503
     code = "RETRY_LATER"
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but it cannot be done (for example an idempotency key reused for another request)."""
+
+    status = 422
+    code = "UNPROCESSABLE"

@@ -31,6 +31,9 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .settings import ConfigurationError, SignicatSettings
+from .signicat_errors import SignicatError, SignicatUnavailable, json_or_none
+
+__all__ = ["SignicatClient", "SignicatError", "SignicatUnavailable", "pades_document_id"]
 
 log = logging.getLogger(__name__)
 
@@ -43,65 +46,6 @@ DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer o
 TOKEN_MARGIN_SECONDS = 30.0
 SECRET_MAX_AGE_SECONDS = 300
 PADES_CONTAINER = "PADES_CONTAINER"
-_ERROR_BODY_PREVIEW = 300
-
-
-class SignicatError(Exception):
-    """A failed call to Signicat: a non-2xx answer (problem+json or not), or an unusable one."""
-
-    def __init__(
-        self,
-        status: int,
-        *,
-        type: str | None = None,
-        title: str | None = None,
-        code: str | None = None,
-        detail: str | None = None,
-        trace_id: str | None = None,
-        invalid_params: list[dict] | None = None,
-    ) -> None:
-        self.status = status
-        self.type = type
-        self.title = title
-        self.code = code
-        self.detail = detail
-        self.trace_id = trace_id
-        self.invalid_params = invalid_params or []
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        text = f"{self.code or self.title or 'ERROR'}: {self.detail or self.title or 'no detail'}"
-        if self.status:
-            text = f"{self.status} {text}"
-        if self.trace_id:
-            text += f" (traceId {self.trace_id})"
-        return text
-
-    @property
-    def retryable(self) -> bool:
-        """True when the same call may succeed later (throttled, server or network trouble)."""
-        return self.status == 0 or self.status == 429 or self.status >= 500
-
-    @classmethod
-    def from_response(cls, response: requests.Response) -> SignicatError:
-        """Map an answer to its problem+json fields (OAuth `error`/`error_description` too)."""
-        body = _json_or_none(response)
-        if not isinstance(body, dict):
-            preview = " ".join(response.text[:_ERROR_BODY_PREVIEW].split())
-            return cls(response.status_code, title=response.reason, detail=preview or response.reason)
-        return cls(
-            response.status_code,
-            type=_str_or_none(body.get("type")),
-            title=_str_or_none(body.get("title")),
-            code=_str_or_none(body.get("code") or body.get("error")),
-            detail=_str_or_none(body.get("detail") or body.get("error_description")),
-            trace_id=_str_or_none(body.get("traceId")),
-            invalid_params=[p for p in body.get("invalidParams") or [] if isinstance(p, dict)],
-        )
-
-
-class SignicatUnavailable(SignicatError):
-    """Signicat could not be reached or did not answer in time (status 0, always retryable)."""
 
 
 class _SignicatRetry(Retry):
@@ -344,22 +288,15 @@ def _is_timeout(exc: requests.RequestException) -> bool:
     return isinstance(reason, ReadTimeoutError)
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _json_object(response: requests.Response) -> dict:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, dict):
         raise _unexpected(response, "a JSON object")
     return body
 
 
 def _json_array(response: requests.Response) -> list[dict]:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, list):
         raise _unexpected(response, "a JSON array")
     return body
@@ -386,7 +323,3 @@ def _path_id(what: str, value: object) -> str:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
