@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from local.stack import LocalStack
     from local.template import Function, Resolver, ScheduleEvent
+
+from local.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def scheduled_event(rule_arn: str, region: str, account_id: str = ACCOUNT_ID) ->
     }
 
 
-class ScheduleEventSource:
+class ScheduleEventSource(Background):
     """Calls `invoke(event)` every `period` seconds in a thread (never, if period is None) and on `fire()`."""
 
     def __init__(
@@ -85,8 +86,7 @@ class ScheduleEventSource:
         self._region = region
         self._input = input
         self.name = name
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def event(self) -> Any:
         """The payload of one run: the rule's constant Input when it has one, else the Scheduled Event."""
@@ -99,26 +99,9 @@ class ScheduleEventSource:
         return self._invoke(self.event())
 
     def start(self) -> ScheduleEventSource:
-        self._stopping.clear()
-        if self.period is not None:
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
+        if self.period is not None:  # without a period it only runs when fired
+            self._begin()
         return self
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> ScheduleEventSource:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         assert self.period is not None

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
+
+from local.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def succeeded_messages(records: list[dict], result: Any, report_batch_item_failu
     return [record for record in records if record["messageId"] not in failed]
 
 
-class SqsEventSource:
+class SqsEventSource(Background):
     """Polls `queue_url` in a thread and calls `invoke(event)`; stop() returns within about a second."""
 
     def __init__(
@@ -101,33 +102,14 @@ class SqsEventSource:
         self._queue_arn = queue_arn
         self._wait_seconds = wait_seconds
         self.name = name
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def start(self) -> SqsEventSource:
         if self._queue_arn is None:
             attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
             self._queue_arn = attributes["Attributes"]["QueueArn"]
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+        self._begin()
         return self
-
-    def request_stop(self) -> None:
-        """Ask the poller to finish its current receive and stop, without waiting for it."""
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> SqsEventSource:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
