@@ -230,3 +230,41 @@ def test_sample_worker_event_is_understood(worker, signicat, aws):
     answer = worker.handler(event, FakeContext())
     # The sample names a session this table does not know: it is handed back for a later try, not crashed on.
     assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_a_worker_stopped_between_storing_and_recording_does_not_store_twice(
+    worker, signicat, aws, monkeypatch
+):
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    real_transition = repository.transition
+
+    def killed(*args, **kwargs):
+        raise TimeoutError("the function timed out")  # the invocation ends after the object was stored
+
+    monkeypatch.setattr(repository, "transition", killed)
+    event = envelope(session_id)
+    assert run_worker(worker, aws, event)["failed"] == {event["id"]}
+    assert len(signed_versions(aws, signing.signingId)) == 1
+    downloads = signicat.stats()["requests"]["GET /sign/documents/{document_id}"]
+
+    monkeypatch.setattr(repository, "transition", real_transition)
+    # The stopped worker's lease runs out; the next delivery of the event takes the claim over.
+    aws.table.update_item(
+        Key={"pk": f"SIGNING#{signing.signingId}", "sk": "SIGNING"},
+        UpdateExpression="SET storageClaim.#until = :past",
+        ExpressionAttributeNames={"#until": "until"},
+        ExpressionAttributeValues={":past": 0},
+    )
+    run_worker(worker, aws, envelope(session_id))
+
+    stored = repository.get(signing.signingId)
+    assert stored.state == repository.COMPLETED
+    assert len(signed_versions(aws, signing.signingId)) == 1
+    assert signicat.stats()["requests"]["GET /sign/documents/{document_id}"] == downloads
+    body = aws.s3.get_object(Bucket=aws.bucket, Key=stored.signedDocument["key"])["Body"].read()
+    import hashlib
+
+    assert stored.signedDocument["sha256"] == hashlib.sha256(body).hexdigest()

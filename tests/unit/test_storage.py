@@ -89,3 +89,12 @@ def test_a_60_mib_pades_streams_through_in_bounded_memory(moto_server_process, m
     assert stored.sha256 == PatternStream(SIGNED_PDF_HEAD, size).sha256()
     # Two 8 MiB parts in flight plus buffers: far below the document's 60 MiB.
     assert peak < 40 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_a_stored_pades_is_found_again_by_the_signicat_document_it_came_from(aws):
+    body = SIGNED_PDF_HEAD + b"y" * 500
+    metadata = {storage.SOURCE_DOCUMENT_METADATA: "doc-1"}
+    first = storage.store_signed_pdf(PatternStream(body, len(body)), aws.bucket, "signed/d.pdf", metadata)
+    assert storage.find_signed_pdf(aws.bucket, "signed/d.pdf", "doc-1") == first
+    assert storage.find_signed_pdf(aws.bucket, "signed/d.pdf", "another-document") is None
+    assert storage.find_signed_pdf(aws.bucket, "signed/missing.pdf", "doc-1") is None

@@ -286,10 +286,13 @@ def _store_package(signing: Signing, document_id: str, worker_id: str, lease_sec
         raise RetryLater(f"another worker is storing signing {signing.signingId}")
     bucket = env("DOCUMENTS_BUCKET")
     key = f"signed/{signing.signingId}.pdf"
-    metadata = {"signing-id": signing.signingId, "signicat-document-id": document_id}
+    metadata = {"signing-id": signing.signingId, storage.SOURCE_DOCUMENT_METADATA: document_id}
     try:
-        with signicat().download_document(document_id) as stream:
-            stored = storage.store_signed_pdf(stream, bucket, key, metadata)
+        # A worker stopped between storing and recording leaves the PAdES in place: record it, do not store it twice.
+        stored = storage.find_signed_pdf(bucket, key, document_id)
+        if stored is None:
+            with signicat().download_document(document_id) as stream:
+                stored = storage.store_signed_pdf(stream, bucket, key, metadata)
     except storage.NotASignedPdf as error:
         return _finish(signing, repository.FAILED, failure={"code": "INVALID_PACKAGE", "detail": str(error)})
     return _finish(signing, repository.COMPLETED, signedDocument=stored.to_dict())

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 from signing_core import aws
 
 PDF_MAGIC = b"%PDF-"
+SOURCE_DOCUMENT_METADATA = "signicat-document-id"  # which Signicat document an object was stored from
 SIGNATURE_MARKER = b"/ByteRange"
 # Multipart parts of 8 MiB, two in flight: memory stays near 2-3 parts whatever the document's size.
 PART_SIZE = 8 * 1024 * 1024
@@ -94,6 +95,28 @@ def store_signed_pdf(stream: BinaryIO, bucket: str, key: str, metadata: dict[str
             s3.delete_object(Bucket=bucket, Key=key)
         raise NotASignedPdf(f"the package for {key} is not a signed PDF ({reader.size} bytes)")
     return StoredDocument(bucket, key, reader.sha256, reader.size, version_id)
+
+
+def find_signed_pdf(bucket: str, key: str, document_id: str) -> StoredDocument | None:
+    """The signed PDF already stored at `key` from Signicat's `document_id`, hashed again as it streams by."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    try:
+        found = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    if found.get("Metadata", {}).get(SOURCE_DOCUMENT_METADATA) != document_id:
+        found["Body"].close()
+        return None
+    reader = _InspectingReader(found["Body"])
+    while reader.read(PART_SIZE):
+        pass
+    if not reader.is_signed_pdf:
+        return None
+    return StoredDocument(bucket, key, reader.sha256, reader.size, found.get("VersionId"))
 
 
 def download_url(bucket: str, key: str, expires_in: int) -> str:
