@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
@@ -13,22 +15,38 @@ class _QuietRequestHandler(MotoRequestHandler):
         pass
 
 
-class _QuietThreadedMotoServer(ThreadedMotoServer):
-    """moto's own server loop, with a handler that does not print every AWS call to stderr."""
+class _OneDynamoDBCallAtATime:
+    """moto's DynamoDB transactions deep-copy whole tables and break when another request writes meanwhile
+    ("dictionary changed size during iteration"): DynamoDB calls are served one at a time, as in one table."""
+
+    def __init__(self, app) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class _StackMotoServer(ThreadedMotoServer):
+    """moto's own server loop, with DynamoDB calls serialized and, unless asked, no line per AWS call."""
+
+    def __init__(self, *args, log_requests: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._handler = MotoRequestHandler if log_requests else _QuietRequestHandler
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=_QuietRequestHandler
-        )
+        app = _OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=self._handler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
 
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_requests: bool = False) -> None:
-        server_class = ThreadedMotoServer if log_requests else _QuietThreadedMotoServer
-        self._server = server_class(ip_address=host, port=port, verbose=False)
+        self._server = _StackMotoServer(ip_address=host, port=port, verbose=False, log_requests=log_requests)
         self._endpoint_url: str | None = None
 
     @property
