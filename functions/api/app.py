@@ -1,4 +1,4 @@
-"""The signing API: POST /signings starts a signing, GET /signings/{signingId} reads it."""
+"""The signing API: start a signing, read it, cancel it, and ask where to upload a large document."""
 
 from __future__ import annotations
 
@@ -46,9 +46,11 @@ def start_signing(
     ] = None,
 ) -> Response[SigningCreated]:
     """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
-    key = idempotency_key
-    command = {"key": key, "request": request.model_dump(mode="json")}
-    answer = _start_once(command=command, lambda_context=app.lambda_context) if key else _start(command)
+    command = {"key": idempotency_key, "request": request.model_dump(mode="json")}
+    if idempotency_key:
+        answer = _start_once(command=command, lambda_context=app.lambda_context)
+    else:
+        answer = _start(command)
     return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
 
 
