@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import time
 import uuid
 
 import pytest
+import requests
 
 from local.pdf import sample_pdf
 from signing_core import repository, signings
@@ -27,6 +30,15 @@ def start(signers: int = 1) -> repository.Signing:
         title="Contract", documents=[document], signers=[signings.Signer()] * signers
     )
     return signings.start_signing(request)
+
+
+def start_packaged(signicat) -> tuple[repository.Signing, str]:
+    """A one-signer signing its signer signed and the emulator packaged; and its session id."""
+    signing = start()
+    session_id = signing.sessions[0].sessionId
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    return signing, session_id
 
 
 def envelope(session_id: str, name: str = "package.completed", event_id: str | None = None) -> dict:
@@ -80,10 +92,7 @@ def signed_versions(aws, signing_id: str) -> list[dict]:
 
 
 def test_completed_event_stores_the_pades_and_completes_the_signing(worker, signicat, aws):
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
 
     assert run_worker(worker, aws, envelope(session_id)) == {"failed": set()}
 
@@ -92,22 +101,16 @@ def test_completed_event_stores_the_pades_and_completes_the_signing(worker, sign
     document = stored.signedDocument
     body = aws.s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
     assert body.startswith(b"%PDF-") and b"/ByteRange" in body
-    import hashlib
-
     assert document["sha256"] == hashlib.sha256(body).hexdigest()
     assert document["size"] == len(body)
 
 
 def test_the_pades_is_valid_against_the_emulator_ca(worker, signicat, aws):
-    import requests
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     run_worker(worker, aws, envelope(session_id))
     document = repository.get(signing.signingId).signedDocument
     body = aws.s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
@@ -122,10 +125,7 @@ def test_the_pades_is_valid_against_the_emulator_ca(worker, signicat, aws):
 
 
 def test_duplicate_events_store_one_object_and_transition_once(worker, signicat, aws):
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     event = envelope(session_id)
 
     run_worker(worker, aws, event, dict(event), envelope(session_id))
@@ -162,8 +162,6 @@ def test_deferred_message_is_made_visible_again_sooner_than_the_queue_timeout(wo
     attributes = aws.sqs.get_queue_attributes(QueueUrl=aws.queue_url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
     # moto honours the shortened visibility: after it passes, the message is back.
-    import time
-
     time.sleep(5.5)
     again = aws.sqs.receive_message(QueueUrl=aws.queue_url, MaxNumberOfMessages=1)
     assert len(again.get("Messages", [])) == 1
@@ -203,10 +201,7 @@ def test_with_two_signers_the_event_of_either_session_completes_the_signing(work
 
 
 def test_late_event_after_completion_changes_nothing(worker, signicat, aws):
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     run_worker(worker, aws, envelope(session_id))
     before = signicat.stats()["requests"]["GET /sign/signing-sessions/{session_id}"]
     assert before >= 2, "the test's own polling and the worker read the session"
@@ -235,10 +230,7 @@ def test_sample_worker_event_is_understood(worker, signicat, aws):
 def test_a_worker_stopped_between_storing_and_recording_does_not_store_twice(
     worker, signicat, aws, monkeypatch
 ):
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     real_transition = repository.transition
 
     def killed(*args, **kwargs):
@@ -265,6 +257,4 @@ def test_a_worker_stopped_between_storing_and_recording_does_not_store_twice(
     assert len(signed_versions(aws, signing.signingId)) == 1
     assert signicat.stats()["requests"]["GET /sign/documents/{document_id}"] == downloads
     body = aws.s3.get_object(Bucket=aws.bucket, Key=stored.signedDocument["key"])["Body"].read()
-    import hashlib
-
     assert stored.signedDocument["sha256"] == hashlib.sha256(body).hexdigest()

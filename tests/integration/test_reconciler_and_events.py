@@ -9,7 +9,7 @@ import pytest
 from signing_core import repository
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
-from tests.integration.test_package_worker import envelope, run_worker, start
+from tests.integration.test_package_worker import envelope, run_worker, start, start_packaged
 
 
 @pytest.fixture
@@ -44,10 +44,7 @@ def queued(aws) -> list[dict]:
 def test_signed_and_packaged_signing_without_webhook_is_queued_like_the_webhook_would(
     reconciler, signicat, aws
 ):
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    _signing, session_id = start_packaged(signicat)
 
     counts = reconciler.handler(sample_event("reconciler_scheduled"), FakeContext())
 
@@ -62,10 +59,7 @@ def test_signed_and_packaged_signing_without_webhook_is_queued_like_the_webhook_
 
 def test_recovered_message_completes_the_signing_through_the_worker(reconciler, signicat, aws):
     worker = load_handler("package_worker")
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, _session_id = start_packaged(signicat)
     reconciler.handler(sample_event("reconciler_scheduled"), FakeContext())
     run_worker(worker, aws)
     assert repository.get(signing.signingId).state == repository.COMPLETED
@@ -108,10 +102,7 @@ def test_past_due_signing_expires(reconciler, signicat, aws, monkeypatch, announ
 
 def test_completion_is_announced_once_with_where_the_document_is(signicat, aws, announced):
     worker = load_handler("package_worker")
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     run_worker(worker, aws, envelope(session_id))
     run_worker(worker, aws, envelope(session_id))
     (event,) = announced()
@@ -141,10 +132,7 @@ def test_an_announcement_that_failed_is_made_by_the_retried_message(signicat, aw
     from signing_core import outcomes
 
     worker = load_handler("package_worker")
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signing, session_id = start_packaged(signicat)
     real_publish = outcomes.publish
 
     def refuse(_signing):
