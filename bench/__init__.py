@@ -8,6 +8,7 @@ emulator alone), `sizes` (built artifacts).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -71,6 +72,14 @@ class Figure:
             "held": self.held,
             "detail": self.detail,
         }
+
+
+def child_json(command: list[str], *, env: dict[str, str], cwd: Path, timeout: float, what: str) -> Any:
+    """Run a measuring child process and answer the JSON of its last line; BenchError with its stderr if it fails."""
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed: {result.stderr.strip()[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def median(values: Sequence[float]) -> float:

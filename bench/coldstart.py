@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import BUILD_DIR, FAKE_AWS, REGION, RUNTIME_PYTHON, BenchError, Figure, median
+from bench import BUILD_DIR, FAKE_AWS, REGION, RUNTIME_PYTHON, Figure, child_json, median
 
 # Logical id → (short name, the boto3 clients the function makes, budget for the ratio).
 FUNCTIONS = {
@@ -89,17 +89,13 @@ def function_environment(logical_id: str) -> tuple[dict[str, str], Path]:
 
 
 def _run_child(code: str, services: tuple[str, ...], env: dict[str, str], cwd: Path) -> dict[str, float]:
-    result = subprocess.run(
+    return child_json(
         [str(RUNTIME_PYTHON), "-c", code, ",".join(services)],
         env=env,
         cwd=cwd,
-        capture_output=True,
-        text=True,
         timeout=120,
+        what=f"cold-start child in {cwd.name}",
     )
-    if result.returncode != 0:
-        raise BenchError(f"cold-start child failed in {cwd.name}: {result.stderr.strip()[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def heaviest_imports(env: dict[str, str], cwd: Path, top: int = 6) -> list[dict[str, Any]]:

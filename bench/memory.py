@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench import DEV_PYTHON, FAKE_AWS, REPO, BenchError, Figure, median
+from bench import DEV_PYTHON, FAKE_AWS, REPO, BenchError, Figure, child_json, median
 
 MIB = 1024 * 1024
 BUDGET_MIB = 64
@@ -154,17 +154,13 @@ def measure_once(size: int, mode: str, moto_url: str, stub_url: str) -> dict[str
         "AWS_ENDPOINT_URL": moto_url,
         "PYTHONPATH": os.pathsep.join([str(REPO / "layers" / "core"), str(REPO)]),
     }
-    result = subprocess.run(
+    return child_json(
         [str(DEV_PYTHON), "-m", "bench.memory", "--child", str(size), mode, stub_url, BUCKET],
         env=env,
         cwd=REPO,
-        capture_output=True,
-        text=True,
         timeout=900,
+        what=f"memory child ({size} bytes, {mode})",
     )
-    if result.returncode != 0:
-        raise BenchError(f"memory child failed ({size} bytes, {mode}): {result.stderr.strip()[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def run(small: bool = False, repetitions: int | None = None) -> list[Figure]:
