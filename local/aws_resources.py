@@ -18,9 +18,10 @@ ORDER = ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    from samcli.yamlhelper import yaml_parse
+    """The template as a plain document (intrinsics in their long form), read the offline stack's way."""
+    from local import template
 
-    return yaml_parse(path.read_text())
+    return dict(template.load_template(path).document)
 
 
 @cache
