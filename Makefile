@@ -54,7 +54,7 @@ validate: venv ## sam validate --lint
 build: .aws-sam/build.stamp ## sam build (python3.13 from pyenv on PATH)
 
 openapi: venv ## regenerate docs/openapi.json from the API's code
-	$(BIN)/python -m local.openapi > docs/openapi.json
+	$(BIN)/python -m tools.openapi > docs/openapi.json
 
 # Unit, integration, emulator and local-stack tests share both cores; the e2e suite runs whole stacks, one at a time.
 test-unit: venv runtime
@@ -73,7 +73,7 @@ $(AUDIT_VENV)/.installed: requirements-audit.txt
 	touch $@
 
 audit: venv $(AUDIT_VENV)/.installed ## security scanners: checkov, bandit, pip-audit, cfn-lint
-	$(BIN)/python -m local.audit
+	$(BIN)/python -m tools.audit
 
 chaos: venv runtime build ## N signings through the offline stack with faults on (make chaos N=1000)
 	$(BIN)/python -m local.chaos --signings $(N)

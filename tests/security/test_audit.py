@@ -1,4 +1,4 @@
-"""`make audit` (local/audit.py): how scanner outcomes become the summary and the exit status."""
+"""`make audit` (tools/audit.py): how scanner outcomes become the summary and the exit status."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from local import audit
+from tools import audit
 
 NOT_AUDITED = {
     "dependencies": [

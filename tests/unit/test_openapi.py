@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from local.openapi import generate
+from tools.openapi import generate
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

@@ -2,7 +2,7 @@
 
 - cfn-lint on template.yaml (from .venv: aws-sam-cli ships it)
 - checkov on template.yaml, frameworks cloudformation and serverless, skips in .checkov.yaml (from .venv-audit)
-- bandit on functions/, layers/ and local/ (from .venv-audit); suppressions are inline `# nosec BXXX - reason`
+- bandit on functions/, layers/, local/ and tools/ (from .venv-audit); suppressions are inline `# nosec BXXX - reason`
 - pip-audit on every pinned requirements file (from .venv-audit)
 
 Prints what each tool found and a summary table; exits non-zero on any finding or any scanner that failed.
@@ -33,6 +33,7 @@ BANDIT_TARGETS: tuple[tuple[str, tuple[str, ...], dict[str, str]], ...] = (
         ("local",),
         {"B101": "the offline stack asserts its own start order (type narrowing); it is never deployed"},
     ),
+    ("tools", ("tools",), {}),
 )
 TIMEOUT = 600
 UNREACHABLE = re.compile(
