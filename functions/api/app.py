@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
-from signing_core import signings
+from signing_core import problems, signings
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import env_int
@@ -100,14 +100,8 @@ def create_upload(upload: Annotated[UploadIn, Body()]) -> Response[UploadOut]:
     return Response(201, "application/json", answer.model_dump(mode="json"))
 
 
-def problem_body(status: int, detail: str, **extra: Any) -> str:
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
-    body.update({key: value for key, value in extra.items() if value})
-    return json.dumps(body)
-
-
 def problem(status: int, detail: str, **extra: Any) -> Response:
-    return Response(status, "application/problem+json", problem_body(status, detail, **extra))
+    return Response(status, problems.CONTENT_TYPE, json.dumps(problems.problem(status, detail, **extra)))
 
 
 @app.exception_handler(RequestValidationError)
@@ -185,6 +179,6 @@ def app_headers(event: dict[str, Any]) -> dict[str, str]:
 def _early(status: int, detail: str, code: str) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/problem+json"},
-        "body": problem_body(status, detail, code=code),
+        "headers": {"Content-Type": problems.CONTENT_TYPE},
+        "body": json.dumps(problems.problem(status, detail, code=code)),
     }

@@ -17,9 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-Language = Literal["da", "de", "en", "fi", "nb", "nn", "sv"]
-SigningFlow = Literal["AUTHENTICATION_BASED", "PKISIGNING"]
-State = Literal["AWAITING_SIGNATURE", "SIGNED", "COMPLETED", "FAILED", "REJECTED", "EXPIRED", "CANCELLED"]
+from signing_core.vocabulary import AUTHENTICATION_BASED, PDF, ContentType, Language, SigningFlow, State
 
 
 def _strict_base64(value: Any) -> bytes:
@@ -51,14 +49,11 @@ class Strict(Model):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
-ContentType = Literal["application/pdf", "text/plain"]
-
-
 class DocumentIn(Strict):
     """Either the document inline (`content`, base64) or a document PUT to an upload URL (`uploadId`)."""
 
     filename: str = Field(min_length=1, max_length=255, examples=["contract.pdf"])
-    contentType: ContentType = "application/pdf"
+    contentType: ContentType = PDF
     content: Base64Content | None = None
     uploadId: str | None = Field(None, min_length=1, max_length=64)
 
@@ -71,7 +66,7 @@ class DocumentIn(Strict):
 
 class UploadIn(Strict):
     filename: str = Field(min_length=1, max_length=255, examples=["large-contract.pdf"])
-    contentType: ContentType = "application/pdf"
+    contentType: ContentType = PDF
 
 
 class UploadOut(Model):
@@ -102,7 +97,7 @@ class StartSigningIn(Strict):
     documents: list[DocumentIn] = Field(min_length=1, max_length=20)
     signers: list[SignerIn] = Field(default_factory=lambda: [SignerIn()], min_length=1, max_length=20)
     identityProviders: list[str] | None = Field(None, max_length=20)
-    signingFlow: SigningFlow = "AUTHENTICATION_BASED"
+    signingFlow: SigningFlow = AUTHENTICATION_BASED
     language: Language | None = None
     redirectSettings: RedirectSettingsIn | None = None
     dueDate: AwareDatetime | None = Field(None, description="At most 30 days ahead")

@@ -12,10 +12,9 @@ import json
 import logging
 import os
 from functools import cache
-from http import HTTPStatus
 from typing import Any
 
-from signing_core import webhook
+from signing_core import problems, webhook
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import ConfigurationError
 from signing_core.webhook_auth import SecretCache, Unauthenticated
@@ -69,8 +68,7 @@ def _delivery(event: dict[str, Any]) -> webhook.Delivery:
 
 
 def _problem(status: int, detail: str) -> dict[str, Any]:
-    problem = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
-    return _response(status, problem, "application/problem+json")
+    return _response(status, problems.problem(status, detail), problems.CONTENT_TYPE)
 
 
 def _response(status: int, body: dict[str, Any], content_type: str) -> dict[str, Any]:

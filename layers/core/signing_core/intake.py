@@ -15,11 +15,12 @@ from signing_core import aws, signings, storage
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.repository import Signing
 from signing_core.settings import env_int
+from signing_core.vocabulary import PDF, PLAIN_TEXT
 
 logger = logging.getLogger(__name__)
 
 INCOMING = "incoming/"
-CONTENT_TYPES = {".pdf": "application/pdf", ".txt": "text/plain"}
+CONTENT_TYPES = {".pdf": PDF, ".txt": PLAIN_TEXT}  # by the name's ending
 FAILED = "FAILED"
 
 

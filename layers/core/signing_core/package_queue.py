@@ -6,11 +6,12 @@ import json
 from datetime import UTC, datetime
 
 from signing_core import aws
+from signing_core.timestamps import iso
 
 
 def send(queue_url: str, envelope: dict, received: float) -> None:
     """Queue a Signicat event envelope for the package worker; the event id rides along for tracing."""
-    message = {"event": envelope, "receivedAt": datetime.fromtimestamp(received, UTC).isoformat()}
+    message = {"event": envelope, "receivedAt": iso(datetime.fromtimestamp(received, UTC))}
     aws.client("sqs").send_message(
         QueueUrl=queue_url,
         MessageBody=json.dumps(message, separators=(",", ":")),

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from signing_core import aws
 from signing_core.errors import Conflict, NotFound
 from signing_core.settings import env, env_int
+from signing_core.timestamps import now_iso
+from signing_core.vocabulary import (
+    AWAITING_SIGNATURE,
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    FINAL_STATES,
+    REJECTED,  # noqa: F401 - every state is read from here too (repository.REJECTED)
+    SIGNED,
+)
 
-AWAITING_SIGNATURE = "AWAITING_SIGNATURE"
-SIGNED = "SIGNED"
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-REJECTED = "REJECTED"
-EXPIRED = "EXPIRED"
-CANCELLED = "CANCELLED"
-FINAL_STATES = frozenset({COMPLETED, FAILED, REJECTED, EXPIRED, CANCELLED})
 TRANSITIONS = {
     AWAITING_SIGNATURE: frozenset({SIGNED}) | FINAL_STATES,
     SIGNED: frozenset({COMPLETED, FAILED, EXPIRED, CANCELLED}),
@@ -30,8 +32,8 @@ TRANSITIONS = {
 PENDING = "PENDING"
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _changed_at() -> str:
+    return now_iso("milliseconds")
 
 
 @dataclass
@@ -50,8 +52,8 @@ class Signing:
     sessions: list[Session]
     state: str = AWAITING_SIGNATURE
     version: int = 1
-    createdAt: str = field(default_factory=now_iso)
-    updatedAt: str = field(default_factory=now_iso)
+    createdAt: str = field(default_factory=_changed_at)
+    updatedAt: str = field(default_factory=_changed_at)
     signedDocument: dict[str, Any] | None = None
     failure: dict[str, str] | None = None
     source: dict[str, Any] | None = None  # where the request came from (e.g. an S3 object), for receipts
@@ -177,7 +179,7 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     updated = Signing(**{**asdict(signing), **changes, "state": state})
     updated.sessions = [s if isinstance(s, Session) else Session(**s) for s in updated.sessions]
     updated.version = signing.version + 1
-    updated.updatedAt = now_iso()
+    updated.updatedAt = _changed_at()
     values = {":state": state, ":version": updated.version, ":expected": signing.version}
     assignments = ["#state = :state", "version = :version"]
     for name, value in {**changes, "updatedAt": updated.updatedAt, "expiration": _expiration()}.items():

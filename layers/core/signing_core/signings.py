@@ -14,12 +14,11 @@ from signing_core import outcomes, repository, storage
 from signing_core.errors import Conflict, InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.repository import Session, Signing
 from signing_core.settings import SignicatSettings, env, env_int, env_optional
+from signing_core.timestamps import iso, now_iso
+from signing_core.vocabulary import AUTHENTICATION_BASED, CONTENT_TYPES, LANGUAGES, PDF, SIGNING_FLOWS
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPES = ("application/pdf", "text/plain")
-LANGUAGES = ("da", "de", "en", "fi", "nb", "nn", "sv")
-SIGNING_FLOWS = ("AUTHENTICATION_BASED", "PKISIGNING")
 MAX_DUE_DAYS = 30
 PACKAGE_COMPLETED = "package.completed"
 PACKAGE_FAILED = "package.failed"
@@ -56,7 +55,7 @@ class SigningRequest:
     signers: list[Signer] = field(default_factory=lambda: [Signer()])
     externalReference: str | None = None
     identityProviders: list[str] | None = None
-    signingFlow: str = "AUTHENTICATION_BASED"
+    signingFlow: str = AUTHENTICATION_BASED
     language: str | None = None
     redirectSettings: dict[str, str] | None = None
     dueDate: datetime | None = None
@@ -80,7 +79,7 @@ def check_document(document: Document, max_bytes: int) -> None:
         raise InvalidInput(f"document {document.filename!r} is empty")
     if document.size > max_bytes:
         raise PayloadTooLarge(f"document {document.filename!r} is larger than {max_bytes} bytes")
-    if document.content_type == "application/pdf" and not document.head.startswith(storage.PDF_MAGIC):
+    if document.content_type == PDF and not document.head.startswith(storage.PDF_MAGIC):
         raise InvalidInput(
             f"document {document.filename!r} is declared as a PDF but does not start with %PDF-"
         )
@@ -169,7 +168,7 @@ def _session_body(
     if request.redirectSettings:
         body["redirectSettings"] = request.redirectSettings
     if request.dueDate:
-        body["dueDate"] = request.dueDate.isoformat().replace("+00:00", "Z")
+        body["dueDate"] = iso(request.dueDate)
     return body
 
 
@@ -344,9 +343,7 @@ def create_upload(filename: str, content_type: str) -> dict[str, Any]:
         "method": "PUT",
         "headers": {"Content-Type": content_type},
         "maxBytes": max_upload_bytes(),
-        "expiresAt": (datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_SECONDS))
-        .isoformat()
-        .replace("+00:00", "Z"),
+        "expiresAt": iso(datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_SECONDS)),
         "filename": filename,
     }
 
@@ -387,7 +384,7 @@ def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
     from signing_core.signicat import SignicatError, pades_document_id
 
     now = datetime.now(UTC)
-    cutoff = (now - older_than).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    cutoff = iso(now - older_than, "milliseconds")
     counts = {"checked": 0, "queued": 0, "expired": 0}
     for signing_id in repository.pending_since_before(cutoff, limit):
         signing = repository.get(signing_id)
@@ -422,10 +419,9 @@ def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
 
 def _recovered_event(event_name: str, session: dict[str, Any]) -> dict[str, Any]:
     """The envelope Signicat would have delivered, marked as the reconciler's."""
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {
         "id": f"reconciler-{uuid.uuid4()}",
-        "timestamp": now,
+        "timestamp": now_iso(),
         "eventName": event_name,
         "sender": "reconciler",
         "eventData": {"id": session["id"], "externalId": session.get("externalReference")},
