@@ -15,12 +15,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from signing_core.settings import ConfigurationError, SignicatSettings
-from signing_core.signicat import (
-    SignicatClient,
-    SignicatError,
-    SignicatUnavailable,
-    pades_document_id,
-)
+from signing_core.signicat import SignicatClient
+from signing_core.signicat_errors import SignicatError, SignicatUnavailable
+from signing_core.signicat_wire import pades_document_id
 
 CLIENT_ID = "client-id"
 CLIENT_SECRET = "client-secret-value"

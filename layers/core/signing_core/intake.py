@@ -15,6 +15,7 @@ from signing_core import aws, signings, storage
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.repository import Signing
 from signing_core.settings import env_int
+from signing_core.signicat_errors import SignicatError
 from signing_core.vocabulary import PDF, PLAIN_TEXT
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,6 @@ def signed_key(name: str) -> str:
 
 def start(dropped: DroppedObject) -> dict[str, Any]:
     """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
-    from signing_core.signicat import SignicatError
-
     if not dropped.key.startswith(INCOMING) or dropped.key.endswith("/"):
         raise InvalidInput(f"{dropped.key} is not a document under {INCOMING}")
     try:

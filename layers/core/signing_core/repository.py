@@ -13,6 +13,7 @@ from typing import Any
 from signing_core import aws
 from signing_core.errors import Conflict, NotFound
 from signing_core.settings import env, env_int
+from signing_core.signicat_wire import READY
 from signing_core.timestamps import now_iso
 from signing_core.vocabulary import (
     AWAITING_SIGNATURE,
@@ -40,7 +41,7 @@ def _changed_at() -> str:
 class Session:
     sessionId: str
     signatureUrl: str
-    state: str = "READY"
+    state: str = READY  # Signicat's lifecycle state of the session
 
 
 @dataclass

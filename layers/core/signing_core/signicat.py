@@ -10,30 +10,35 @@ Retry policy (urllib3 `Retry` on one `requests.Session`):
 - After the retries, the last answer becomes a `SignicatError` carrying its problem+json fields.
 
 Responses are plain dicts and lists: fields this module does not know are passed through, never rejected.
-Tokens and credentials are never logged.
+Tokens and credentials are never logged. Request bodies and answer shapes are in signicat_wire.py, which the
+use cases read without importing `requests`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .settings import ConfigurationError, SignicatSettings
-from .signicat_errors import SignicatError, SignicatUnavailable, json_or_none
-
-__all__ = ["SignicatClient", "SignicatError", "SignicatUnavailable", "pades_document_id"]
+from signing_core.settings import ConfigurationError, SignicatSettings
+from signing_core.signicat_errors import SignicatError, SignicatUnavailable
+from signing_core.signicat_wire import (
+    identifier,
+    is_int,
+    json_array,
+    json_object,
+    path_id,
+    replayable,
+    token_lifetime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +47,8 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # A Lambda cannot wait long: a longer Retry-After is cut to this, and the caller sees the final answer.
 MAX_RETRY_AFTER_SECONDS = 20
 MAX_BACKOFF_SECONDS = 10.0
-DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer omits expires_in
 TOKEN_MARGIN_SECONDS = 30.0
 SECRET_MAX_AGE_SECONDS = 300
-PADES_CONTAINER = "PADES_CONTAINER"
 
 
 class _SignicatRetry(Retry):
@@ -107,38 +110,38 @@ class SignicatClient:
             raise ValueError(
                 f"content_type must be a media type such as application/pdf, got {content_type!r}"
             )
-        with _replayable(body) as payload:
+        with replayable(body) as payload:
             response = self._call("POST", "/documents", data=payload, headers={"Content-Type": content_type})
-        return _json_object(response)
+        return json_object(response)
 
     def create_document_collection(self, document_ids: list[str]) -> dict:
         if not isinstance(document_ids, list) or not document_ids:
             raise ValueError("document_ids must be a non-empty list of document ids")
-        documents = [{"documentId": _identifier("document id", d)} for d in document_ids]
+        documents = [{"documentId": identifier("document id", d)} for d in document_ids]
         response = self._call("POST", "/document-collections", json={"documents": documents})
-        return _json_object(response)
+        return json_object(response)
 
     def create_signing_sessions(self, sessions: list[dict]) -> list[dict]:
         """Create every session in one POST: the API takes and returns a JSON array."""
         if not isinstance(sessions, list) or not sessions or not all(isinstance(s, dict) for s in sessions):
             raise ValueError("sessions must be a non-empty list of signing session objects")
-        return _json_array(self._call("POST", "/signing-sessions", json=sessions))
+        return json_array(self._call("POST", "/signing-sessions", json=sessions))
 
     def get_signing_session(self, session_id: str) -> dict:
-        return _json_object(self._call("GET", f"/signing-sessions/{_path_id('session id', session_id)}"))
+        return json_object(self._call("GET", f"/signing-sessions/{path_id('session id', session_id)}"))
 
     def delete_signing_session(self, session_id: str) -> None:
-        self._call("DELETE", f"/signing-sessions/{_path_id('session id', session_id)}").close()
+        self._call("DELETE", f"/signing-sessions/{path_id('session id', session_id)}").close()
 
     def list_signing_sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
-        if not _is_int(limit) or limit < 1 or not _is_int(offset) or offset < 0:
+        if not is_int(limit) or limit < 1 or not is_int(offset) or offset < 0:
             raise ValueError(f"limit must be 1 or more and offset 0 or more, got {limit!r} and {offset!r}")
-        return _json_array(self._call("GET", "/signing-sessions", params={"limit": limit, "offset": offset}))
+        return json_array(self._call("GET", "/signing-sessions", params={"limit": limit, "offset": offset}))
 
     @contextlib.contextmanager
     def download_document(self, document_id: str) -> Iterator[BinaryIO]:
         """The document as a streaming file-like body, closed on exit; never held whole in memory."""
-        path = f"/documents/{_path_id('document id', document_id)}"
+        path = f"/documents/{path_id('document id', document_id)}"
         response = self._call("GET", path, stream=True, headers={"Accept": "*/*"})
         try:
             response.raw.decode_content = True
@@ -200,25 +203,14 @@ class SignicatClient:
         )
         if not response.ok:
             raise SignicatError.from_response(response)
-        answer = _json_object(response)
+        answer = json_object(response)
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:
             raise SignicatError(response.status_code, code="INVALID_TOKEN_RESPONSE", detail="no access_token")
-        lifetime = _token_lifetime(answer.get("expires_in"))
+        lifetime = token_lifetime(answer.get("expires_in"))
         log.info("minted a Signicat access token valid for %s s", lifetime)
         # Refresh early: 10 % of the lifetime, at most 30 s, so a token never expires in flight.
         return token, issued_at + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 10)
-
-
-def pades_document_id(session: dict) -> str | None:
-    """The resultDocumentId of the session's PADES_CONTAINER package, or None while not packaged."""
-    packages = ((session or {}).get("output") or {}).get("packages") or []
-    for package in packages:
-        if isinstance(package, dict) and package.get("packageType") == PADES_CONTAINER:
-            document_id = package.get("resultDocumentId")
-            if isinstance(document_id, str) and document_id:
-                return document_id
-    return None
 
 
 def _retry_policy(retries: int, backoff_factor: float) -> Retry:
@@ -251,75 +243,9 @@ def _credentials_from_secret(secret_id: str) -> tuple[str, str]:
     return value["clientId"], value["clientSecret"]
 
 
-@contextlib.contextmanager
-def _replayable(body: bytes | BinaryIO) -> Iterator[bytes | BinaryIO]:
-    """A body that can be sent again from its start: a retried POST must resend all of it."""
-    if isinstance(body, bytes | bytearray | memoryview):
-        if not body:
-            raise ValueError("the document is empty")
-        yield bytes(body)
-        return
-    if not callable(getattr(body, "read", None)):
-        raise TypeError(f"a document must be bytes or a binary file-like object, got {type(body).__name__}")
-    seekable = getattr(body, "seekable", None)
-    if callable(seekable) and seekable():
-        yield body
-        return
-    # Not seekable (an S3 StreamingBody, a pipe): spool to /tmp rather than into memory.
-    with tempfile.TemporaryFile() as spool:
-        shutil.copyfileobj(body, spool)
-        spool.seek(0)
-        yield spool
-
-
-def _token_lifetime(expires_in: object) -> float:
-    try:
-        lifetime = float(expires_in) if expires_in is not None else DEFAULT_TOKEN_LIFETIME_SECONDS
-    except (TypeError, ValueError):
-        lifetime = DEFAULT_TOKEN_LIFETIME_SECONDS
-    return max(lifetime, 1.0)
-
-
 def _is_timeout(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.Timeout):
         return True
     # An idempotent call whose read retries ran out arrives as ConnectionError(MaxRetryError(ReadTimeout)).
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, ReadTimeoutError)
-
-
-def _json_object(response: requests.Response) -> dict:
-    body = json_or_none(response)
-    if not isinstance(body, dict):
-        raise _unexpected(response, "a JSON object")
-    return body
-
-
-def _json_array(response: requests.Response) -> list[dict]:
-    body = json_or_none(response)
-    if not isinstance(body, list):
-        raise _unexpected(response, "a JSON array")
-    return body
-
-
-def _unexpected(response: requests.Response, expected: str) -> SignicatError:
-    request = response.request
-    return SignicatError(
-        response.status_code,
-        code="UNEXPECTED_RESPONSE",
-        detail=f"{request.method} {request.path_url} answered {response.status_code} without {expected}",
-    )
-
-
-def _identifier(what: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _path_id(what: str, value: object) -> str:
-    return quote(_identifier(what, value), safe="")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -14,14 +14,24 @@ from signing_core import outcomes, repository, storage
 from signing_core.errors import Conflict, InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.repository import Session, Signing
 from signing_core.settings import SignicatSettings, env, env_int, env_optional
+from signing_core.signicat_errors import SignicatError
+from signing_core.signicat_wire import (
+    BLOCKED,
+    PACKAGE_COMPLETED,
+    PACKAGE_FAILED,
+    READY,
+    REJECTED,
+    SIGNED,
+    lifecycle_state,
+    pades_document_id,
+    session_body,
+)
 from signing_core.timestamps import iso, now_iso
 from signing_core.vocabulary import AUTHENTICATION_BASED, CONTENT_TYPES, LANGUAGES, PDF, SIGNING_FLOWS
 
 logger = logging.getLogger(__name__)
 
 MAX_DUE_DAYS = 30
-PACKAGE_COMPLETED = "package.completed"
-PACKAGE_FAILED = "package.failed"
 # An event for a session we do not know may race the signing's own write; after this many tries it is not ours.
 UNKNOWN_SESSION_ATTEMPTS = 3
 
@@ -125,9 +135,7 @@ def start_signing(request: SigningRequest) -> Signing:
         title=request.title,
         externalReference=external_reference,
         documentCollectionId=collection_id,
-        sessions=[
-            Session(s["id"], s["signatureUrl"], s.get("lifecycle", {}).get("state", "READY")) for s in created
-        ],
+        sessions=[Session(s["id"], s["signatureUrl"], lifecycle_state(s) or READY) for s in created],
         source=request.source,
     )
     try:
@@ -145,31 +153,22 @@ def _session_body(
     collection_id: str,
     document_ids: list[str],
 ) -> dict[str, Any]:
-    setup: dict[str, Any] = {"signingFlow": request.signingFlow}
     idps = request.identityProviders
     if idps is None:
         default_idp = env_optional("DEFAULT_IDENTITY_PROVIDER")
         idps = [default_idp] if default_idp else []
-    if idps:
-        setup["identityProviders"] = [{"idpName": name} for name in idps]
-    if signer.as_parameters():
-        setup["additionalParameters"] = signer.as_parameters()
-    body: dict[str, Any] = {
-        "title": request.title,
-        "externalReference": external_reference,
-        "documents": [
-            {"action": "SIGN", "documentCollectionId": collection_id, "documentId": document_id}
-            for document_id in document_ids
-        ],
-        "signingSetup": [setup],
-        "packageTo": ["PADES_CONTAINER"],
-        "ui": {"language": request.language or env_optional("DEFAULT_LANGUAGE") or "en"},
-    }
-    if request.redirectSettings:
-        body["redirectSettings"] = request.redirectSettings
-    if request.dueDate:
-        body["dueDate"] = iso(request.dueDate)
-    return body
+    return session_body(
+        title=request.title,
+        external_reference=external_reference,
+        collection_id=collection_id,
+        document_ids=document_ids,
+        signing_flow=request.signingFlow,
+        identity_providers=idps,
+        signer=signer.as_parameters(),
+        language=request.language or env_optional("DEFAULT_LANGUAGE") or "en",
+        redirect_settings=request.redirectSettings,
+        due_date=request.dueDate,
+    )
 
 
 def _delete_sessions_quietly(client, session_ids: list[str]) -> None:
@@ -229,23 +228,21 @@ def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int
         )  # a no-op unless an earlier try stopped between the change and its announcement
         return "already-final"
     session = signicat().get_signing_session(event.session_id)
-    state = (session.get("lifecycle") or {}).get("state")
+    state = lifecycle_state(session)
     signing = _with_session_state(signing, event.session_id, state)
-    if state == "REJECTED":
+    if state == REJECTED:
         return _finish(
             signing, repository.REJECTED, failure={"code": "REJECTED", "detail": "a signer rejected"}
         )
     if event.event_name == PACKAGE_FAILED:
         detail = f"Signicat reported packaging failed (session {state})"
         return _finish(signing, repository.FAILED, failure={"code": "PACKAGING_FAILED", "detail": detail})
-    if state != "SIGNED":
-        if state not in ("READY", "BLOCKED"):
+    if state != SIGNED:
+        if state not in (READY, BLOCKED):
             logger.warning(
                 "session %s is in an unknown state %r; treating it as not final", event.session_id, state
             )
         raise RetryLater(f"session {event.session_id} is {state}, not signed yet")
-    from signing_core.signicat import pades_document_id
-
     document_id = pades_document_id(session)
     if document_id is None:
         _record(signing, repository.SIGNED)
@@ -302,8 +299,6 @@ def _store_package(signing: Signing, document_id: str, worker_id: str, lease_sec
 
 def cancel_signing(signing_id: str) -> Signing:
     """Delete the sessions at Signicat and end the signing as CANCELLED; cancelling twice changes nothing."""
-    from signing_core.signicat import SignicatError
-
     signing = repository.get(signing_id)
     if signing.state == repository.CANCELLED:
         outcomes.announce(signing)
@@ -381,7 +376,6 @@ def forget_uploads(upload_ids: list[str]) -> None:
 def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
     """Catch up signings unchanged for `older_than`: queue what the webhook would have, expire what is due."""
     from signing_core import package_queue
-    from signing_core.signicat import SignicatError, pades_document_id
 
     now = datetime.now(UTC)
     cutoff = iso(now - older_than, "milliseconds")
@@ -398,17 +392,17 @@ def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
             except SignicatError as error:
                 logger.warning("reconciler could not read session %s: %s", session.sessionId, error)
                 continue
-            state = (remote.get("lifecycle") or {}).get("state")
+            state = lifecycle_state(remote)
             event_name = None
-            if state == "REJECTED":
+            if state == REJECTED:
                 event_name = PACKAGE_FAILED
-            elif state == "SIGNED" and pades_document_id(remote):
+            elif state == SIGNED and pades_document_id(remote):
                 event_name = PACKAGE_COMPLETED
             if event_name:
                 package_queue.send(env("QUEUE_URL"), _recovered_event(event_name, remote), now.timestamp())
                 counts["queued"] += 1
                 break
-            due_passed = due_passed or (state != "SIGNED" and _is_past(remote.get("dueDate"), now))
+            due_passed = due_passed or (state != SIGNED and _is_past(remote.get("dueDate"), now))
         else:
             if due_passed:
                 failure = {"code": "EXPIRED", "detail": "the due date passed before every signer signed"}

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from signing_core import aws, package_queue, webhook_auth
 from signing_core.errors import InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.settings import ConfigurationError, env, env_int
+from signing_core.signicat_wire import PACKAGE_COMPLETED, PACKAGE_FAILED
 
 logger = logging.getLogger(__name__)
 
-ACCEPTED_EVENTS = frozenset({"package.completed", "package.failed"})
+ACCEPTED_EVENTS = frozenset({PACKAGE_COMPLETED, PACKAGE_FAILED})
 REPLAY_WINDOW_SECONDS = 7 * 24 * 3600
 MAX_ID_LENGTH = 256
 
