@@ -1,7 +1,7 @@
 """The drop folder: a document put under incoming/ starts a signing; receipts/ tells how it went.
 
-`incoming/<name>` → `receipts/<name>.json` (the signing, its signature URLs, its state, or the error) and, once
-signed, `signed/<name>` (with a .pdf ending). Options come from the object's metadata.
+`incoming/<name>` → `receipts/<name>.json` (the signing, its signature URLs, its state, or the error; see
+receipts.py). Options come from the object's metadata.
 """
 
 from __future__ import annotations
@@ -11,18 +11,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from signing_core import aws, signings, storage
+from signing_core import receipts, signings, storage
 from signing_core.errors import DomainError, InvalidInput
-from signing_core.repository import Signing
 from signing_core.settings import env_int
 from signing_core.signicat_errors import SignicatError
 from signing_core.vocabulary import PDF, PLAIN_TEXT
 
 logger = logging.getLogger(__name__)
 
-INCOMING = "incoming/"
 CONTENT_TYPES = {".pdf": PDF, ".txt": PLAIN_TEXT}  # by the name's ending
-FAILED = "FAILED"
 
 
 @dataclass(frozen=True)
@@ -34,43 +31,34 @@ class DroppedObject:
     @property
     def name(self) -> str:
         """The key under incoming/, which names the receipt and the signed copy."""
-        return self.key.removeprefix(INCOMING)
+        return storage.dropped_name(self.key)
 
     def source(self) -> dict[str, Any]:
         return {"kind": "s3", "bucket": self.bucket, "key": self.key, "versionId": self.version_id}
 
 
-def receipt_key(name: str) -> str:
-    return f"receipts/{name}.json"
-
-
-def signed_key(name: str) -> str:
-    stem, dot, ending = name.rpartition(".")
-    return f"signed/{stem}.pdf" if dot and ending.lower() == "txt" else f"signed/{name}"
-
-
 def start(dropped: DroppedObject) -> dict[str, Any]:
     """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
-    if not dropped.key.startswith(INCOMING) or dropped.key.endswith("/"):
-        raise InvalidInput(f"{dropped.key} is not a document under {INCOMING}")
+    if not dropped.key.startswith(storage.INCOMING) or dropped.key.endswith("/"):
+        raise InvalidInput(f"{dropped.key} is not a document under {storage.INCOMING}")
     try:
         request = _signing_request(dropped)
         signing = signings.start_signing(request)
     except DomainError as error:
-        return _write_receipt(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
+        return receipts.write(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
     except SignicatError as error:
         if error.retryable:
             raise  # Signicat is unavailable: the invocation is retried, then parked in the dead-letter queue
         detail = f"Signicat refused the signing: {error}"
-        return _write_receipt(
+        return receipts.write(
             dropped.bucket, dropped.name, _failure(dropped, error.code or "SIGNICAT_ERROR", detail)
         )
-    return _write_receipt(dropped.bucket, dropped.name, receipt(signing))
+    return receipts.write(dropped.bucket, dropped.name, receipts.receipt(signing))
 
 
 def _failure(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
     logger.warning("dropped document %s refused: %s", dropped.key, detail)
-    return {"source": dropped.source(), "state": FAILED, "error": {"code": code, "detail": detail}}
+    return {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
 
 
 def _signing_request(dropped: DroppedObject) -> signings.SigningRequest:
@@ -139,46 +127,3 @@ def _signer(entry: Any) -> signings.Signer:
     raise InvalidInput(
         "metadata signers: each signer is an e-mail or {email, mobile, nationalIdentificationNumber}"
     )
-
-
-def receipt(signing: Signing) -> dict[str, Any]:
-    answer = {
-        "source": signing.source,
-        "signingId": signing.signingId,
-        "externalReference": signing.externalReference,
-        "state": signing.state,
-        "sessions": [{"sessionId": s.sessionId, "signatureUrl": s.signatureUrl} for s in signing.sessions],
-    }
-    if signing.failure:
-        answer["error"] = signing.failure
-    return answer
-
-
-def _write_receipt(bucket: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    aws.client("s3").put_object(
-        Bucket=bucket,
-        Key=receipt_key(name),
-        Body=json.dumps(body, indent=2).encode(),
-        ContentType="application/json",
-    )
-    return body
-
-
-def came_from_drop_folder(signing: Signing) -> bool:
-    return bool(signing.source and signing.source.get("kind") == "s3")
-
-
-def finish(signing: Signing) -> None:
-    """At a final state: the signed copy beside the original's name, and the receipt brought up to date."""
-    bucket = signing.source["bucket"]
-    name = signing.source["key"].removeprefix(INCOMING)
-    body = receipt(signing)
-    if signing.signedDocument:
-        copy_key = signed_key(name)
-        aws.client("s3").copy_object(
-            Bucket=bucket,
-            Key=copy_key,
-            CopySource={"Bucket": signing.signedDocument["bucket"], "Key": signing.signedDocument["key"]},
-        )
-        body["signedDocument"] = {**signing.signedDocument, "copy": {"bucket": bucket, "key": copy_key}}
-    _write_receipt(bucket, name, body)

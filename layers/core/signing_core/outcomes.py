@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from signing_core import aws, repository
+from signing_core import aws, receipts, repository
 from signing_core.repository import Signing
 from signing_core.settings import env_optional
 
@@ -30,12 +30,10 @@ class AnnouncementFailed(RuntimeError):
 
 
 def announce(signing: Signing) -> None:
-    from signing_core import intake  # imports the use cases, which import this module
-
     if not signing.is_final or signing.notified:
         return
-    if intake.came_from_drop_folder(signing):
-        intake.finish(signing)
+    if receipts.came_from_drop_folder(signing):
+        receipts.finish(signing)
     publish(signing)
     repository.mark_notified(signing.signingId)
 

@@ -281,7 +281,7 @@ def _store_package(signing: Signing, document_id: str, worker_id: str, lease_sec
     if not repository.claim_storage(signing.signingId, worker_id, lease_seconds):
         raise RetryLater(f"another worker is storing signing {signing.signingId}")
     bucket = env("DOCUMENTS_BUCKET")
-    key = f"signed/{signing.signingId}.pdf"
+    key = storage.signed_key(signing.signingId)
     metadata = {"signing-id": signing.signingId, storage.SOURCE_DOCUMENT_METADATA: document_id}
     try:
         # A worker stopped between storing and recording leaves the PAdES in place: record it, do not store it twice.
@@ -322,7 +322,6 @@ def cancel_signing(signing_id: str) -> Signing:
 
 # --- uploads -------------------------------------------------------------------------------------
 
-UPLOADS = "uploads/"
 UPLOAD_URL_SECONDS = 900
 
 
@@ -331,7 +330,9 @@ def create_upload(filename: str, content_type: str) -> dict[str, Any]:
     if content_type not in CONTENT_TYPES:
         raise InvalidInput(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
     upload_id = str(uuid.uuid4())
-    url = storage.upload_url(env("DOCUMENTS_BUCKET"), UPLOADS + upload_id, content_type, UPLOAD_URL_SECONDS)
+    url = storage.upload_url(
+        env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id), content_type, UPLOAD_URL_SECONDS
+    )
     return {
         "uploadId": upload_id,
         "uploadUrl": url,
@@ -353,7 +354,7 @@ def uploaded_document(filename: str, content_type: str, upload_id: str) -> Docum
         uuid.UUID(upload_id)
     except ValueError:
         raise InvalidInput(f"uploadId {upload_id!r} is not an upload id") from None
-    bucket, key = env("DOCUMENTS_BUCKET"), UPLOADS + upload_id
+    bucket, key = env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id)
     found = storage.peek(bucket, key, 8)
     if found is None:
         raise InvalidInput(f"no uploaded document for uploadId {upload_id} (never uploaded, or expired)")
@@ -367,7 +368,7 @@ def uploaded_document(filename: str, content_type: str, upload_id: str) -> Docum
 def forget_uploads(upload_ids: list[str]) -> None:
     """Uploaded documents are copied to Signicat once; keeping them would only keep personal data longer."""
     for upload_id in upload_ids:
-        storage.delete(env("DOCUMENTS_BUCKET"), UPLOADS + upload_id)
+        storage.delete(env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id))
 
 
 # --- lost webhooks -------------------------------------------------------------------------------

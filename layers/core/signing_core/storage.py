@@ -1,13 +1,22 @@
-"""S3 for documents: streaming a signed PAdES in with bounded memory, and presigned URLs out."""
+"""S3 for documents: every key the product writes or reads, and every S3 call.
+
+Streaming a signed PAdES in with bounded memory, presigned URLs out, the drop folder's objects and receipts.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from signing_core import aws
 
+# The bucket's folders (docs/architecture.md).
+SIGNED = "signed/"  # the canonical PAdES of each signing, and the drop folder's signed copies
+UPLOADS = "uploads/"  # documents PUT to a presigned URL, until their signing starts
+INCOMING = "incoming/"  # the drop folder: a document put here starts a signing
+RECEIPTS = "receipts/"  # the drop folder's answers, one per dropped document
 PDF_MAGIC = b"%PDF-"
 SOURCE_DOCUMENT_METADATA = "signicat-document-id"  # which Signicat document an object was stored from
 SIGNATURE_MARKER = b"/ByteRange"
@@ -26,6 +35,30 @@ class StoredDocument:
 
     def to_dict(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "sha256": self.sha256, "size": self.size}
+
+
+def signed_key(signing_id: str) -> str:
+    """Where a signing's PAdES is stored."""
+    return f"{SIGNED}{signing_id}.pdf"
+
+
+def upload_key(upload_id: str) -> str:
+    return UPLOADS + upload_id
+
+
+def dropped_name(key: str) -> str:
+    """A dropped document's key under incoming/, which names its receipt and its signed copy."""
+    return key.removeprefix(INCOMING)
+
+
+def receipt_key(name: str) -> str:
+    return f"{RECEIPTS}{name}.json"
+
+
+def signed_copy_key(name: str) -> str:
+    """Where the signed copy of the dropped document `name` goes (a .txt becomes a .pdf)."""
+    stem, dot, ending = name.rpartition(".")
+    return f"{SIGNED}{stem}.pdf" if dot and ending.lower() == "txt" else f"{SIGNED}{name}"
 
 
 class NotASignedPdf(ValueError):
@@ -165,3 +198,18 @@ def open_stream(bucket: str, key: str, version_id: str | None = None) -> BinaryI
 
 def delete(bucket: str, key: str) -> None:
     aws.client("s3").delete_object(Bucket=bucket, Key=key)
+
+
+def put_json(bucket: str, key: str, body: dict[str, Any]) -> None:
+    aws.client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(body, indent=2).encode(),
+        ContentType="application/json",
+    )
+
+
+def copy(bucket: str, key: str, source_bucket: str, source_key: str) -> None:
+    aws.client("s3").copy_object(
+        Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key}
+    )
