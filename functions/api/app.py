@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
-from signing_core import problems, signings
+from signing_core import cancelling, problems, reading, starting, uploads
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import env_int
@@ -63,32 +63,32 @@ def _start(command: dict[str, Any]) -> dict[str, Any]:
     request = StartSigningIn.model_validate(command["request"])
     documents = [_document(d) for d in request.documents]
     fields = request.model_dump(exclude={"documents", "signers"}, exclude_none=True)
-    signers = [signings.Signer(**s.model_dump()) for s in request.signers]
-    signing = signings.start_signing(signings.SigningRequest(documents=documents, signers=signers, **fields))
-    signings.forget_uploads([d.uploadId for d in request.documents if d.uploadId])
+    signers = [starting.Signer(**s.model_dump()) for s in request.signers]
+    signing = starting.start_signing(starting.SigningRequest(documents=documents, signers=signers, **fields))
+    uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId])
     return SigningCreated.model_validate(signing.to_dict()).model_dump(mode="json")
 
 
-def _document(document: DocumentIn) -> signings.Document:
+def _document(document: DocumentIn) -> starting.Document:
     if document.uploadId:
-        return signings.uploaded_document(document.filename, document.contentType, document.uploadId)
+        return uploads.uploaded_document(document.filename, document.contentType, document.uploadId)
     content = document.content
-    inline = signings.Document(document.filename, document.contentType, content, content[:8], len(content))
-    signings.check_document(inline, env_int("MAX_DOCUMENT_BYTES", 4_500_000))
+    inline = starting.Document(document.filename, document.contentType, content, content[:8], len(content))
+    starting.check_document(inline, env_int("MAX_DOCUMENT_BYTES", 4_500_000))
     return inline
 
 
 @app.get("/signings/<signingId>", responses=PROBLEMS)
 def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """The signing; once completed, where the signed PAdES is, with a short-lived download URL."""
-    return SigningOut.model_validate(signings.get_signing(signingId))
+    return SigningOut.model_validate(reading.get_signing(signingId))
 
 
 @app.delete("/signings/<signingId>", responses=PROBLEMS)
 def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """Delete the signing sessions at Signicat and end the signing as CANCELLED. A second call changes nothing;
     a signing that already ended otherwise answers 409."""
-    return SigningOut.model_validate(signings.describe(signings.cancel_signing(signingId)))
+    return SigningOut.model_validate(reading.describe(cancelling.cancel_signing(signingId)))
 
 
 @app.post(
@@ -96,7 +96,7 @@ def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)])
 )
 def create_upload(upload: Annotated[UploadIn, Body()]) -> Response[UploadOut]:
     """A presigned URL to PUT a document too large to send inline; then POST /signings with its uploadId."""
-    answer = UploadOut.model_validate(signings.create_upload(upload.filename, upload.contentType))
+    answer = UploadOut.model_validate(uploads.create_upload(upload.filename, upload.contentType))
     return Response(201, "application/json", answer.model_dump(mode="json"))
 
 

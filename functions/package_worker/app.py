@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from signing_core import aws, signings
+from signing_core import aws, packaging
 from signing_core.errors import RetryLater
 from signing_core.settings import env_int
 
@@ -26,7 +26,7 @@ MAX_RETRY_DELAY_SECONDS = 900
 
 def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     envelope = json.loads(record.body)["event"]
-    event = signings.PackageEvent(
+    event = packaging.PackageEvent(
         event_id=envelope["id"],
         event_name=envelope["eventName"],
         session_id=envelope["eventData"]["id"],
@@ -35,7 +35,7 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     # The claim on storing outlives this invocation, so a worker killed mid-stream is taken over later.
     lease = int(lambda_context.get_remaining_time_in_millis() / 1000) + 30 if lambda_context else 900
     try:
-        outcome = signings.handle_package_event(event, worker_id=record.message_id, lease_seconds=lease)
+        outcome = packaging.handle_package_event(event, worker_id=record.message_id, lease_seconds=lease)
     except RetryLater as later:
         _come_back_soon(record, event.receive_count)
         logger.info("package event deferred", extra={"eventId": event.event_id, "reason": later.detail})

@@ -21,7 +21,7 @@ def signicat(aws, monkeypatch):
 
     from local.emulator.config import EmulatorConfig
     from local.emulator.server import EmulatorServer
-    from signing_core import signings
+    from signing_core import clients
 
     config = EmulatorConfig(
         client_id=SIGNICAT_CREDENTIALS["clientId"],
@@ -31,10 +31,10 @@ def signicat(aws, monkeypatch):
     with EmulatorServer(config) as server:
         monkeypatch.setenv("SIGNICAT_API_URL", server.url + "/sign")
         monkeypatch.setenv("SIGNICAT_TOKEN_URL", server.url + "/auth/open/connect/token")
-        signings.signicat.cache_clear()
+        clients.signicat.cache_clear()
         parameters.clear_caches()
         yield Emulator(server.url)
-    signings.signicat.cache_clear()
+    clients.signicat.cache_clear()
 
 
 class Emulator:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from local.pdf import sample_pdf
-from signing_core import repository, signings
+from signing_core import packaging, repository, starting
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 
@@ -25,11 +25,11 @@ def worker(signicat):
 
 
 def start(signers: int = 1) -> repository.Signing:
-    document = signings.Document("c.pdf", "application/pdf", PDF, PDF[:8], len(PDF))
-    request = signings.SigningRequest(
-        title="Contract", documents=[document], signers=[signings.Signer()] * signers
+    document = starting.Document("c.pdf", "application/pdf", PDF, PDF[:8], len(PDF))
+    request = starting.SigningRequest(
+        title="Contract", documents=[document], signers=[starting.Signer()] * signers
     )
-    return signings.start_signing(request)
+    return starting.start_signing(request)
 
 
 def start_packaged(signicat) -> tuple[repository.Signing, str]:
@@ -214,8 +214,8 @@ def test_late_event_after_completion_changes_nothing(worker, signicat, aws):
 def test_event_for_an_unknown_session_is_retried_then_dropped(worker, signicat, aws):
     event = envelope("no-such-session")
     assert run_worker(worker, aws, event)["failed"] == {event["id"]}
-    outcome = signings.handle_package_event(
-        signings.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3), "w", 60
+    outcome = packaging.handle_package_event(
+        packaging.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3), "w", 60
     )
     assert outcome == "unknown-session"
 

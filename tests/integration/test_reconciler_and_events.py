@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signing_core import repository
+from signing_core import cancelling, outcomes, reconciling, repository
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 from tests.integration.test_package_worker import envelope, run_worker, start, start_packaged
@@ -89,9 +89,7 @@ def test_recently_changed_signings_are_not_checked(signicat, aws, monkeypatch):
 
 def test_past_due_signing_expires(reconciler, signicat, aws, monkeypatch, announced):
     signing = start()
-    from signing_core import signings
-
-    monkeypatch.setattr(signings, "_is_past", lambda moment, now: True)
+    monkeypatch.setattr(reconciling, "_is_past", lambda moment, now: True)
     counts = reconciler.handler(sample_event("reconciler_scheduled"), FakeContext())
     assert counts["expired"] == 1
     stored = repository.get(signing.signingId)
@@ -120,17 +118,13 @@ def test_failed_and_cancelled_signings_are_announced(signicat, aws, announced):
     failed = start()
     signicat.act(failed.sessions[0].sessionId, "sign")
     run_worker(worker, aws, envelope(failed.sessions[0].sessionId, "package.failed"))
-    from signing_core import signings
-
     cancelled = start()
-    signings.cancel_signing(cancelled.signingId)
+    cancelling.cancel_signing(cancelled.signingId)
     kinds = sorted((e["detail-type"], e["detail"]["signingId"]) for e in announced())
     assert kinds == sorted([("Signing Failed", failed.signingId), ("Signing Cancelled", cancelled.signingId)])
 
 
 def test_an_announcement_that_failed_is_made_by_the_retried_message(signicat, aws, announced, monkeypatch):
-    from signing_core import outcomes
-
     worker = load_handler("package_worker")
     signing, session_id = start_packaged(signicat)
     real_publish = outcomes.publish

@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from signing_core import receipts, signings, storage
+from signing_core import receipts, storage
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import env_int
 from signing_core.signicat_errors import SignicatError
+from signing_core.starting import Document, Signer, SigningRequest, check_document, start_signing
 from signing_core.vocabulary import PDF, PLAIN_TEXT
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def start(dropped: DroppedObject) -> dict[str, Any]:
         raise InvalidInput(f"{dropped.key} is not a document under {storage.INCOMING}")
     try:
         request = _signing_request(dropped)
-        signing = signings.start_signing(request)
+        signing = start_signing(request)
     except DomainError as error:
         return receipts.write(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
     except SignicatError as error:
@@ -61,7 +62,7 @@ def _failure(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
     return {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
 
 
-def _signing_request(dropped: DroppedObject) -> signings.SigningRequest:
+def _signing_request(dropped: DroppedObject) -> SigningRequest:
     ending = "." + dropped.key.rpartition(".")[2].lower() if "." in dropped.name else ""
     content_type = CONTENT_TYPES.get(ending)
     if content_type is None:
@@ -74,10 +75,10 @@ def _signing_request(dropped: DroppedObject) -> signings.SigningRequest:
         return storage.open_stream(dropped.bucket, dropped.key, dropped.version_id)
 
     filename = dropped.name.rpartition("/")[2]
-    document = signings.Document(filename, content_type, open_document, found.head, found.size)
-    signings.check_document(document, env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+    document = Document(filename, content_type, open_document, found.head, found.size)
+    check_document(document, env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
     options = _options(found.metadata)
-    return signings.SigningRequest(
+    return SigningRequest(
         title=options.pop("title", None) or filename.rpartition(".")[0] or filename,
         documents=[document],
         source=dropped.source(),
@@ -117,13 +118,13 @@ def _list(raw: str, name: str) -> list[Any]:
     return [part.strip() for part in raw.replace(";", ",").split(",") if part.strip()]
 
 
-def _signer(entry: Any) -> signings.Signer:
+def _signer(entry: Any) -> Signer:
     if isinstance(entry, str):
         if "@" not in entry:
             raise InvalidInput(f"metadata signers: {entry!r} is not an e-mail address")
-        return signings.Signer(email=entry)
+        return Signer(email=entry)
     if isinstance(entry, dict) and set(entry) <= {"email", "mobile", "nationalIdentificationNumber"}:
-        return signings.Signer(**{key: str(value) for key, value in entry.items()})
+        return Signer(**{key: str(value) for key, value in entry.items()})
     raise InvalidInput(
         "metadata signers: each signer is an e-mail or {email, mobile, nationalIdentificationNumber}"
     )

@@ -1,4 +1,4 @@
-"""Announcing a signing's final state: an EventBridge event for other systems, and the drop-folder receipt.
+"""A signing's final state: reached, then announced (an EventBridge event for other systems, the drop-folder receipt).
 
 At least once: the signing is marked notified only after both are done, and every path that finds a final
 signing not yet notified (a retried queue message, a repeated cancel) announces it again.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from signing_core import aws, receipts, repository
+from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 from signing_core.settings import env_optional
 
@@ -36,6 +38,20 @@ def announce(signing: Signing) -> None:
         receipts.finish(signing)
     publish(signing)
     repository.mark_notified(signing.signingId)
+
+
+def finish(signing: Signing, state: str, **changes: Any) -> str:
+    """Move `signing` to the final `state` and announce it; the state it ended in, or "already-final"."""
+    try:
+        finished = repository.transition(signing, state, sessions=signing.sessions, **changes)
+    except Conflict:
+        current = repository.get(signing.signingId)
+        if current.is_final:
+            announce(current)
+            return "already-final"
+        raise RetryLater(f"signing {signing.signingId} changed meanwhile") from None
+    announce(finished)
+    return state
 
 
 def event_detail(signing: Signing) -> dict:

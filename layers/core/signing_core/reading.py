@@ -1,0 +1,29 @@
+"""Reading a signing, as the API answers it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signing_core import repository, storage
+from signing_core.repository import Signing
+from signing_core.settings import env_int
+
+
+def describe(signing: Signing) -> dict[str, Any]:
+    """The signing as the API answers it, with a fresh download URL once it is completed."""
+    answer = signing.to_dict()
+    answer.pop("version", None)
+    answer.pop("source", None)
+    if signing.signedDocument:
+        document = signing.signedDocument
+        answer["signedDocument"] = {
+            **document,
+            "downloadUrl": storage.download_url(
+                document["bucket"], document["key"], env_int("DOWNLOAD_URL_TTL_SECONDS", 900)
+            ),
+        }
+    return answer
+
+
+def get_signing(signing_id: str) -> dict[str, Any]:
+    return describe(repository.get(signing_id))
