@@ -35,6 +35,7 @@ def aws(monkeypatch):
 
     from local.aws_resources import create_resources
     from signing_core import aws as core_aws
+    from signing_core import settings as core_settings
 
     with mock_aws():
         core_aws.reset()
@@ -57,6 +58,7 @@ def aws(monkeypatch):
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
+        core_settings.reset()
         yield SimpleNamespace(
             session=session,
             resources=resources,
@@ -69,3 +71,4 @@ def aws(monkeypatch):
             sqs=session.client("sqs"),
         )
         core_aws.reset()
+        core_settings.reset()

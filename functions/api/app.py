@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -17,13 +18,11 @@ from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSignin
 from signing_core import cancelling, problems, reading, starting, uploads
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
-from signing_core.settings import env_int
+from signing_core.settings import ApiSettings
 from signing_core.signicat_errors import SignicatError
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
-# Inline documents travel base64 inside a Lambda payload (6 MB): beyond this, use an upload.
-MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6_000_000)
 PROBLEMS = {
     status: {
         "description": HTTPStatus(status).phrase,
@@ -31,6 +30,12 @@ PROBLEMS = {
     }
     for status in (400, 404, 409, 413, 415, 422, 502)
 }
+
+
+@cache
+def settings() -> ApiSettings:
+    """Read on first use, once per container (a failure is not cached: the next request reads again)."""
+    return ApiSettings.from_env()
 
 
 @app.post("/signings", status_code=201, responses={**PROBLEMS, 201: {"description": "The signing started"}})
@@ -64,31 +69,40 @@ def _start(command: dict[str, Any]) -> dict[str, Any]:
     documents = [_document(d) for d in request.documents]
     fields = request.model_dump(exclude={"documents", "signers"}, exclude_none=True)
     signers = [starting.Signer(**s.model_dump()) for s in request.signers]
-    signing = starting.start_signing(starting.SigningRequest(documents=documents, signers=signers, **fields))
-    uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId])
+    signing = starting.start_signing(
+        starting.SigningRequest(documents=documents, signers=signers, **fields), settings().start
+    )
+    uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId], settings().bucket)
     return SigningCreated.model_validate(signing.to_dict()).model_dump(mode="json")
 
 
 def _document(document: DocumentIn) -> starting.Document:
     if document.uploadId:
-        return uploads.uploaded_document(document.filename, document.contentType, document.uploadId)
+        return uploads.uploaded_document(
+            document.filename,
+            document.contentType,
+            document.uploadId,
+            settings().bucket,
+            settings().start.max_upload_bytes,
+        )
     content = document.content
     inline = starting.Document(document.filename, document.contentType, content, content[:8], len(content))
-    starting.check_document(inline, env_int("MAX_DOCUMENT_BYTES", 4_500_000))
+    starting.check_document(inline, settings().max_document_bytes)
     return inline
 
 
 @app.get("/signings/<signingId>", responses=PROBLEMS)
 def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """The signing; once completed, where the signed PAdES is, with a short-lived download URL."""
-    return SigningOut.model_validate(reading.get_signing(signingId))
+    return SigningOut.model_validate(reading.get_signing(signingId, settings().download_url_ttl_seconds))
 
 
 @app.delete("/signings/<signingId>", responses=PROBLEMS)
 def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """Delete the signing sessions at Signicat and end the signing as CANCELLED. A second call changes nothing;
     a signing that already ended otherwise answers 409."""
-    return SigningOut.model_validate(reading.describe(cancelling.cancel_signing(signingId)))
+    cancelled = cancelling.cancel_signing(signingId, settings().start.signicat)
+    return SigningOut.model_validate(reading.describe(cancelled, settings().download_url_ttl_seconds))
 
 
 @app.post(
@@ -96,7 +110,10 @@ def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)])
 )
 def create_upload(upload: Annotated[UploadIn, Body()]) -> Response[UploadOut]:
     """A presigned URL to PUT a document too large to send inline; then POST /signings with its uploadId."""
-    answer = UploadOut.model_validate(uploads.create_upload(upload.filename, upload.contentType))
+    created = uploads.create_upload(
+        upload.filename, upload.contentType, settings().bucket, settings().start.max_upload_bytes
+    )
+    answer = UploadOut.model_validate(created)
     return Response(201, "application/json", answer.model_dump(mode="json"))
 
 
@@ -158,8 +175,9 @@ def refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     body = event.get("body") or ""
     if not body:
         return None
-    if len(body) > MAX_REQUEST_BYTES:
-        detail = f"the request is larger than {MAX_REQUEST_BYTES} bytes; upload the document first"
+    max_bytes = settings().max_request_bytes
+    if len(body) > max_bytes:
+        detail = f"the request is larger than {max_bytes} bytes; upload the document first"
         return _early(413, detail, PayloadTooLarge.code)
     content_type = (app_headers(event).get("content-type") or "application/json").lower()
     if not content_type.startswith("application/json"):

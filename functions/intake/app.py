@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -9,8 +10,14 @@ from aws_lambda_powertools import Logger
 
 from signing_core import intake
 from signing_core.idempotency import idempotent
+from signing_core.settings import StartSettings
 
 logger = Logger()
+
+
+@cache
+def settings() -> StartSettings:
+    return StartSettings.from_env()
 
 
 # The same S3 event delivered twice (S3 and Lambda both deliver at least once) starts one signing.
@@ -18,7 +25,8 @@ logger = Logger()
     data_keyword_argument="dropped", key="[bucket, key, version]", expires_after_seconds=7 * 24 * 3600
 )
 def start_once(dropped: dict[str, str]) -> dict[str, Any]:
-    receipt = intake.start(intake.DroppedObject(dropped["bucket"], dropped["key"], dropped["versionId"]))
+    dropped_object = intake.DroppedObject(dropped["bucket"], dropped["key"], dropped["versionId"])
+    receipt = intake.start(dropped_object, settings())
     logger.info("dropped document handled", extra={"key": dropped["key"], "state": receipt["state"]})
     return receipt
 

@@ -7,6 +7,7 @@ back on its own, sooner than the queue's visibility timeout, while the rest of t
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,13 +16,17 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from signing_core import aws, packaging
 from signing_core.errors import RetryLater
-from signing_core.settings import env_int
+from signing_core.settings import WorkerSettings
 
 logger = Logger()
 # A batch where every message must wait is an ordinary answer, not a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-RETRY_DELAY_SECONDS = env_int("RETRY_DELAY_SECONDS", 5)
 MAX_RETRY_DELAY_SECONDS = 900
+
+
+@cache
+def settings() -> WorkerSettings:
+    return WorkerSettings.from_env()
 
 
 def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
@@ -35,7 +40,13 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     # The claim on storing outlives this invocation, so a worker killed mid-stream is taken over later.
     lease = int(lambda_context.get_remaining_time_in_millis() / 1000) + 30 if lambda_context else 900
     try:
-        outcome = packaging.handle_package_event(event, worker_id=record.message_id, lease_seconds=lease)
+        outcome = packaging.handle_package_event(
+            event,
+            worker_id=record.message_id,
+            lease_seconds=lease,
+            signicat=settings().signicat,
+            bucket=settings().bucket,
+        )
     except RetryLater as later:
         _come_back_soon(record, event.receive_count)
         logger.info("package event deferred", extra={"eventId": event.event_id, "reason": later.detail})
@@ -46,7 +57,7 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
 
 def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
     """Shorten the wait from the queue's visibility timeout to a backoff that grows with each try."""
-    delay = min(MAX_RETRY_DELAY_SECONDS, RETRY_DELAY_SECONDS * 2 ** (receive_count - 1))
+    delay = min(MAX_RETRY_DELAY_SECONDS, settings().retry_delay_seconds * 2 ** (receive_count - 1))
     queue_name = record.event_source_arn.rsplit(":", 1)[-1]
     sqs = aws.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]

@@ -211,7 +211,7 @@ def test_due_date_within_30_days_is_passed_to_signicat(api, signicat):
 
 
 def test_request_larger_than_the_limit_answers_413_before_parsing(api, signicat, monkeypatch):
-    monkeypatch.setattr(api, "MAX_REQUEST_BYTES", 1000)
+    monkeypatch.setenv("MAX_REQUEST_BYTES", "1000")
     status, problem = request(api, "POST", "/signings", raw_body="x" * 1001)
     assert status == 413
     assert problem["code"] == "PAYLOAD_TOO_LARGE"

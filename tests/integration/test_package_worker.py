@@ -13,6 +13,7 @@ import requests
 
 from local.pdf import sample_pdf
 from signing_core import packaging, repository, starting
+from signing_core.settings import SignicatSettings, StartSettings
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 
@@ -29,7 +30,7 @@ def start(signers: int = 1) -> repository.Signing:
     request = starting.SigningRequest(
         title="Contract", documents=[document], signers=[starting.Signer()] * signers
     )
-    return starting.start_signing(request)
+    return starting.start_signing(request, StartSettings.from_env())
 
 
 def start_packaged(signicat) -> tuple[repository.Signing, str]:
@@ -215,7 +216,11 @@ def test_event_for_an_unknown_session_is_retried_then_dropped(worker, signicat, 
     event = envelope("no-such-session")
     assert run_worker(worker, aws, event)["failed"] == {event["id"]}
     outcome = packaging.handle_package_event(
-        packaging.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3), "w", 60
+        packaging.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3),
+        "w",
+        60,
+        SignicatSettings.from_env(),
+        aws.bucket,
     )
     assert outcome == "unknown-session"
 

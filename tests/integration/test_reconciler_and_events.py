@@ -7,6 +7,7 @@ import json
 import pytest
 
 from signing_core import cancelling, outcomes, reconciling, repository
+from signing_core.settings import SignicatSettings
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 from tests.integration.test_package_worker import envelope, run_worker, start, start_packaged
@@ -119,7 +120,7 @@ def test_failed_and_cancelled_signings_are_announced(signicat, aws, announced):
     signicat.act(failed.sessions[0].sessionId, "sign")
     run_worker(worker, aws, envelope(failed.sessions[0].sessionId, "package.failed"))
     cancelled = start()
-    cancelling.cancel_signing(cancelled.signingId)
+    cancelling.cancel_signing(cancelled.signingId, SignicatSettings.from_env())
     kinds = sorted((e["detail-type"], e["detail"]["signingId"]) for e in announced())
     assert kinds == sorted([("Signing Failed", failed.signingId), ("Signing Cancelled", cancelled.signingId)])
 

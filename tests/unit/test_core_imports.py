@@ -1,4 +1,7 @@
-"""The core's import graph, read from its source with `ast`: function-level imports count like the others."""
+"""The core's import graph, read from its source with `ast`: function-level imports count like the others.
+
+Imports under `if TYPE_CHECKING:` are never run, so they are not part of the graph.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,16 @@ def imports(module: str, source: str | None = None) -> list[tuple[str, bool]]:
     if source is None:
         source = (CORE / f"{module}.py").read_text()
     tree = ast.parse(source, filename=f"{module}.py")
-    local = set()
+    local, typing_only = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             local.update(id(inner) for inner in ast.walk(node) if inner is not node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            typing_only.update(id(inner) for statement in node.body for inner in ast.walk(statement))
     found = []
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         for target in _targets(node):
             if target in core_modules() and target != module:
                 found.append((target, id(node) in local))
@@ -77,10 +84,14 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 SAMPLE = """
 import json
+from typing import TYPE_CHECKING
 import signing_core.aws
 from signing_core import errors, storage
 from signing_core.repository import Signing
 from .settings import env
+
+if TYPE_CHECKING:
+    from signing_core.signicat import SignicatClient
 
 
 def later():

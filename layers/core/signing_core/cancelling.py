@@ -5,10 +5,11 @@ from __future__ import annotations
 from signing_core import clients, outcomes, repository
 from signing_core.errors import Conflict
 from signing_core.repository import Signing
+from signing_core.settings import SignicatSettings
 from signing_core.signicat_errors import SignicatError
 
 
-def cancel_signing(signing_id: str) -> Signing:
+def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
     """Delete the sessions at Signicat and end the signing as CANCELLED; cancelling twice changes nothing."""
     signing = repository.get(signing_id)
     if signing.state == repository.CANCELLED:
@@ -18,7 +19,7 @@ def cancel_signing(signing_id: str) -> Signing:
         raise Conflict(f"signing {signing_id} is {signing.state} and cannot be cancelled")
     for session in signing.sessions:
         try:
-            clients.signicat().delete_signing_session(session.sessionId)
+            clients.signicat(signicat).delete_signing_session(session.sessionId)
         except SignicatError as error:
             if error.status != 404:  # already gone at Signicat is what we want
                 raise
@@ -26,6 +27,6 @@ def cancel_signing(signing_id: str) -> Signing:
     try:
         cancelled = repository.transition(signing, repository.CANCELLED, sessions=signing.sessions)
     except Conflict:
-        return cancel_signing(signing_id)  # it changed meanwhile: decide again on what it is now
+        return cancel_signing(signing_id, signicat)  # it changed meanwhile: decide again on what it is now
     outcomes.announce(cancelled)
     return cancelled

@@ -1,4 +1,5 @@
-"""The Sign API client, one per container (it holds the token and the connection pool), built on first use.
+"""The Sign API client, one per container and settings (it holds the token and the connection pool), built on
+first use.
 
 The one place that imports the client: it loads `requests`, which only the functions that call Signicat
 pay for, and only when they first do.
@@ -9,15 +10,13 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from signing_core.settings import SignicatSettings
-
 if TYPE_CHECKING:
+    from signing_core.settings import SignicatSettings
     from signing_core.signicat import SignicatClient
 
 
 @cache
-def signicat() -> SignicatClient:
-    """The Sign API client, one per container (it holds the token and the connection pool)."""
+def signicat(settings: SignicatSettings) -> SignicatClient:
     from signing_core.signicat import SignicatClient
 
-    return SignicatClient.from_settings(SignicatSettings.from_env())
+    return SignicatClient.from_settings(settings)

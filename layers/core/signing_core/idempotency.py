@@ -11,9 +11,8 @@ from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
 
-from signing_core import aws
+from signing_core import aws, settings
 from signing_core.errors import Conflict, Unprocessable
-from signing_core.settings import env
 
 
 def idempotent(
@@ -36,7 +35,7 @@ def idempotent(
                 expires_after_seconds=expires_after_seconds,
             )
             persistence = DynamoDBPersistenceLayer(
-                table_name=env("TABLE_NAME"),
+                table_name=settings.common().table_name,
                 key_attr="pk",
                 sort_key_attr="sk",
                 expiry_attr="expiration",

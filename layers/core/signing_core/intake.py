@@ -13,7 +13,7 @@ from typing import Any
 
 from signing_core import receipts, storage
 from signing_core.errors import DomainError, InvalidInput
-from signing_core.settings import env_int
+from signing_core.settings import StartSettings
 from signing_core.signicat_errors import SignicatError
 from signing_core.starting import Document, Signer, SigningRequest, check_document, start_signing
 from signing_core.vocabulary import PDF, PLAIN_TEXT
@@ -38,13 +38,13 @@ class DroppedObject:
         return {"kind": "s3", "bucket": self.bucket, "key": self.key, "versionId": self.version_id}
 
 
-def start(dropped: DroppedObject) -> dict[str, Any]:
+def start(dropped: DroppedObject, settings: StartSettings) -> dict[str, Any]:
     """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
     if not dropped.key.startswith(storage.INCOMING) or dropped.key.endswith("/"):
         raise InvalidInput(f"{dropped.key} is not a document under {storage.INCOMING}")
     try:
-        request = _signing_request(dropped)
-        signing = start_signing(request)
+        request = _signing_request(dropped, settings.max_upload_bytes)
+        signing = start_signing(request, settings)
     except DomainError as error:
         return receipts.write(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
     except SignicatError as error:
@@ -62,7 +62,7 @@ def _failure(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
     return {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
 
 
-def _signing_request(dropped: DroppedObject) -> SigningRequest:
+def _signing_request(dropped: DroppedObject, max_bytes: int) -> SigningRequest:
     ending = "." + dropped.key.rpartition(".")[2].lower() if "." in dropped.name else ""
     content_type = CONTENT_TYPES.get(ending)
     if content_type is None:
@@ -76,7 +76,7 @@ def _signing_request(dropped: DroppedObject) -> SigningRequest:
 
     filename = dropped.name.rpartition("/")[2]
     document = Document(filename, content_type, open_document, found.head, found.size)
-    check_document(document, env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+    check_document(document, max_bytes)
     options = _options(found.metadata)
     return SigningRequest(
         title=options.pop("title", None) or filename.rpartition(".")[0] or filename,

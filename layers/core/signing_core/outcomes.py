@@ -10,10 +10,9 @@ import json
 import logging
 from typing import Any
 
-from signing_core import aws, receipts, repository
+from signing_core import aws, receipts, repository, settings
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
-from signing_core.settings import env_optional
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def publish(signing: Signing) -> None:
         "Source": EVENT_SOURCE,
         "DetailType": DETAIL_TYPES[signing.state],
         "Detail": json.dumps(event_detail(signing)),
-        "EventBusName": env_optional("EVENT_BUS_NAME") or "default",
+        "EventBusName": settings.common().event_bus_name,
     }
     answer = aws.client("events").put_events(Entries=[entry])
     if answer.get("FailedEntryCount"):

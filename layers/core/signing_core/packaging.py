@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from signing_core import clients, outcomes, repository, storage
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
-from signing_core.settings import env
+from signing_core.settings import SignicatSettings
 from signing_core.signicat_wire import (
     BLOCKED,
     PACKAGE_FAILED,
@@ -34,7 +34,9 @@ class PackageEvent:
     receive_count: int = 1
 
 
-def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int) -> str:
+def handle_package_event(
+    event: PackageEvent, worker_id: str, lease_seconds: int, signicat: SignicatSettings, bucket: str
+) -> str:
     """Bring the signing named by the event's session to the state Signicat says it is in.
 
     The event only names the session: what happened is read from the API. Duplicates and late events find a
@@ -51,7 +53,7 @@ def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int
             signing
         )  # a no-op unless an earlier try stopped between the change and its announcement
         return "already-final"
-    session = clients.signicat().get_signing_session(event.session_id)
+    session = clients.signicat(signicat).get_signing_session(event.session_id)
     state = lifecycle_state(session)
     signing = _with_session_state(signing, event.session_id, state)
     if state == REJECTED:
@@ -73,7 +75,7 @@ def handle_package_event(event: PackageEvent, worker_id: str, lease_seconds: int
     if document_id is None:
         _record(signing, repository.SIGNED)
         raise RetryLater(f"session {event.session_id} is signed but its PAdES is not packaged yet")
-    return _store_package(signing, document_id, worker_id, lease_seconds)
+    return _store_package(signing, document_id, worker_id, lease_seconds, signicat, bucket)
 
 
 def _with_session_state(signing: Signing, session_id: str, state: str | None) -> Signing:
@@ -90,17 +92,23 @@ def _record(signing: Signing, state: str) -> Signing:
         return repository.get(signing.signingId)
 
 
-def _store_package(signing: Signing, document_id: str, worker_id: str, lease_seconds: int) -> str:
+def _store_package(
+    signing: Signing,
+    document_id: str,
+    worker_id: str,
+    lease_seconds: int,
+    signicat: SignicatSettings,
+    bucket: str,
+) -> str:
     if not repository.claim_storage(signing.signingId, worker_id, lease_seconds):
         raise RetryLater(f"another worker is storing signing {signing.signingId}")
-    bucket = env("DOCUMENTS_BUCKET")
     key = storage.signed_key(signing.signingId)
     metadata = {"signing-id": signing.signingId, storage.SOURCE_DOCUMENT_METADATA: document_id}
     try:
         # A worker stopped between storing and recording leaves the PAdES in place: record it, do not store it twice.
         stored = storage.find_signed_pdf(bucket, key, document_id)
         if stored is None:
-            with clients.signicat().download_document(document_id) as stream:
+            with clients.signicat(signicat).download_document(document_id) as stream:
                 stored = storage.store_signed_pdf(stream, bucket, key, metadata)
     except storage.NotASignedPdf as error:
         return outcomes.finish(

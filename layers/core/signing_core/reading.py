@@ -6,10 +6,9 @@ from typing import Any
 
 from signing_core import repository, storage
 from signing_core.repository import Signing
-from signing_core.settings import env_int
 
 
-def describe(signing: Signing) -> dict[str, Any]:
+def describe(signing: Signing, download_url_ttl_seconds: int) -> dict[str, Any]:
     """The signing as the API answers it, with a fresh download URL once it is completed."""
     answer = signing.to_dict()
     answer.pop("version", None)
@@ -19,11 +18,11 @@ def describe(signing: Signing) -> dict[str, Any]:
         answer["signedDocument"] = {
             **document,
             "downloadUrl": storage.download_url(
-                document["bucket"], document["key"], env_int("DOWNLOAD_URL_TTL_SECONDS", 900)
+                document["bucket"], document["key"], download_url_ttl_seconds
             ),
         }
     return answer
 
 
-def get_signing(signing_id: str) -> dict[str, Any]:
-    return describe(repository.get(signing_id))
+def get_signing(signing_id: str, download_url_ttl_seconds: int) -> dict[str, Any]:
+    return describe(repository.get(signing_id), download_url_ttl_seconds)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from signing_core import clients, outcomes, package_queue, repository
-from signing_core.settings import env
+from signing_core.settings import SignicatSettings
 from signing_core.signicat_errors import SignicatError
 from signing_core.signicat_wire import (
     PACKAGE_COMPLETED,
@@ -23,7 +23,9 @@ from signing_core.timestamps import iso, now_iso
 logger = logging.getLogger(__name__)
 
 
-def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
+def reconcile(
+    older_than: timedelta, signicat: SignicatSettings, queue_url: str, limit: int = 100
+) -> dict[str, int]:
     """Catch up signings unchanged for `older_than`: queue what the webhook would have, expire what is due."""
     now = datetime.now(UTC)
     cutoff = iso(now - older_than, "milliseconds")
@@ -36,7 +38,7 @@ def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
         due_passed = False
         for session in signing.sessions:
             try:
-                remote = clients.signicat().get_signing_session(session.sessionId)
+                remote = clients.signicat(signicat).get_signing_session(session.sessionId)
             except SignicatError as error:
                 logger.warning("reconciler could not read session %s: %s", session.sessionId, error)
                 continue
@@ -47,7 +49,7 @@ def reconcile(older_than: timedelta, limit: int = 100) -> dict[str, int]:
             elif state == SIGNED and pades_document_id(remote):
                 event_name = PACKAGE_COMPLETED
             if event_name:
-                package_queue.send(env("QUEUE_URL"), _recovered_event(event_name, remote), now.timestamp())
+                package_queue.send(queue_url, _recovered_event(event_name, remote), now.timestamp())
                 counts["queued"] += 1
                 break
             due_passed = due_passed or (state != SIGNED and _is_past(remote.get("dueDate"), now))

@@ -10,9 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from signing_core import aws
+from signing_core import aws, settings
 from signing_core.errors import Conflict, NotFound
-from signing_core.settings import env, env_int
 from signing_core.signicat_wire import READY
 from signing_core.timestamps import now_iso
 from signing_core.vocabulary import (
@@ -90,7 +89,7 @@ class Signing:
 
 
 def _table():
-    return aws.resource("dynamodb").Table(env("TABLE_NAME"))
+    return aws.resource("dynamodb").Table(settings.common().table_name)
 
 
 def _key(signing_id: str) -> dict[str, str]:
@@ -98,12 +97,12 @@ def _key(signing_id: str) -> dict[str, str]:
 
 
 def _expiration() -> int:
-    return int(time.time()) + env_int("RETENTION_DAYS", 400) * 86400
+    return int(time.time()) + settings.common().retention_days * 86400
 
 
 def create(signing: Signing) -> Signing:
     """Store a new signing and its session links in one transaction."""
-    table_name = env("TABLE_NAME")
+    table_name = settings.common().table_name
     item = {**_key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
     item["pending"] = PENDING
     writes = [

@@ -1,9 +1,17 @@
-"""Configuration read once from the environment, with errors that name what is missing."""
+"""Configuration: the environment read once per container into typed settings, with errors naming the variable.
+
+Each function's handler builds its own settings on first use (ApiSettings, StartSettings for the intake,
+WorkerSettings, ReconcilerSettings; the webhook's are in webhook.py) and passes them, or values from them,
+to the use cases. The template's Globals, which every function has (TABLE_NAME, RETENTION_DAYS,
+EVENT_BUS_NAME), are read once by `common()` for the repository, idempotency and outcomes.
+docs/architecture.md lists every variable. Defaults here are the product's; the template sets the rest.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
 
 class ConfigurationError(RuntimeError):
@@ -33,6 +41,34 @@ def env_int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class CommonSettings:
+    """What every function has: the signings table, how long a record is kept, where final states go."""
+
+    table_name: str
+    retention_days: int
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls) -> CommonSettings:
+        return cls(
+            table_name=env("TABLE_NAME"),
+            retention_days=env_int("RETENTION_DAYS", 400),
+            event_bus_name=env_optional("EVENT_BUS_NAME") or "default",
+        )
+
+
+@cache
+def common() -> CommonSettings:
+    """The common settings, read once per container (a failure is not cached: the next call reads again)."""
+    return CommonSettings.from_env()
+
+
+def reset() -> None:
+    """Forget the common settings (tests change the environment between cases)."""
+    common.cache_clear()
+
+
+@dataclass(frozen=True)
 class SignicatSettings:
     api_url: str
     token_url: str
@@ -44,4 +80,73 @@ class SignicatSettings:
             api_url=env("SIGNICAT_API_URL", "https://api.signicat.com/sign").rstrip("/"),
             token_url=env("SIGNICAT_TOKEN_URL", "https://api.signicat.com/auth/open/connect/token"),
             secret_id=env("SIGNICAT_SECRET_ARN"),
+        )
+
+
+@dataclass(frozen=True)
+class StartSettings:
+    """Starting a signing (the API and the intake): Signicat, the defaults of a request, the upload limit."""
+
+    signicat: SignicatSettings
+    default_identity_provider: str | None  # None: every provider of the account
+    default_language: str
+    max_upload_bytes: int  # the largest uploaded or dropped document
+
+    @classmethod
+    def from_env(cls) -> StartSettings:
+        return cls(
+            signicat=SignicatSettings.from_env(),
+            default_identity_provider=env_optional("DEFAULT_IDENTITY_PROVIDER"),
+            default_language=env_optional("DEFAULT_LANGUAGE") or "en",
+            max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+        )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    start: StartSettings
+    bucket: str  # signed documents and uploads
+    download_url_ttl_seconds: int
+    max_document_bytes: int  # the largest inline document
+    max_request_bytes: int  # a larger body is answered 413 before it is parsed
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        return cls(
+            start=StartSettings.from_env(),
+            bucket=env("DOCUMENTS_BUCKET"),
+            download_url_ttl_seconds=env_int("DOWNLOAD_URL_TTL_SECONDS", 900),
+            max_document_bytes=env_int("MAX_DOCUMENT_BYTES", 4_500_000),
+            # Inline documents travel base64 inside a Lambda payload (6 MB): beyond this, use an upload.
+            max_request_bytes=env_int("MAX_REQUEST_BYTES", 6_000_000),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    signicat: SignicatSettings
+    bucket: str  # where the signed PAdES is stored
+    retry_delay_seconds: int  # first backoff of a deferred message
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        return cls(
+            signicat=SignicatSettings.from_env(),
+            bucket=env("DOCUMENTS_BUCKET"),
+            retry_delay_seconds=env_int("RETRY_DELAY_SECONDS", 5),
+        )
+
+
+@dataclass(frozen=True)
+class ReconcilerSettings:
+    signicat: SignicatSettings
+    queue_url: str  # the package-events queue
+    reconcile_after_minutes: int  # a signing unchanged this long is checked
+
+    @classmethod
+    def from_env(cls) -> ReconcilerSettings:
+        return cls(
+            signicat=SignicatSettings.from_env(),
+            queue_url=env("QUEUE_URL"),
+            reconcile_after_minutes=env_int("RECONCILE_AFTER_MINUTES", 30),
         )

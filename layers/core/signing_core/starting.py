@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from signing_core import clients, repository, storage
 from signing_core.errors import InvalidInput, PayloadTooLarge
 from signing_core.repository import Session, Signing
-from signing_core.settings import env_optional
+from signing_core.settings import StartSettings
 from signing_core.signicat_wire import READY, lifecycle_state, session_body
 from signing_core.vocabulary import AUTHENTICATION_BASED, CONTENT_TYPES, LANGUAGES, PDF, SIGNING_FLOWS
 
@@ -91,11 +91,11 @@ def check_request(request: SigningRequest, now: datetime) -> None:
             raise InvalidInput(f"dueDate must be at most {MAX_DUE_DAYS} days ahead")
 
 
-def start_signing(request: SigningRequest) -> Signing:
+def start_signing(request: SigningRequest, settings: StartSettings) -> Signing:
     """Upload the documents, create one collection and one session per signer, and store the signing."""
     now = datetime.now(UTC)
     check_request(request, now)
-    client = clients.signicat()
+    client = clients.signicat(settings.signicat)
     external_reference = request.externalReference or str(uuid.uuid4())
     document_ids = [
         client.upload_document(document.body(), document.content_type)["documentId"]
@@ -103,7 +103,7 @@ def start_signing(request: SigningRequest) -> Signing:
     ]
     collection_id = client.create_document_collection(document_ids)["id"]
     bodies = [
-        _session_body(request, signer, external_reference, collection_id, document_ids)
+        _session_body(request, signer, external_reference, collection_id, document_ids, settings)
         for signer in request.signers
     ]
     created = client.create_signing_sessions(bodies)
@@ -129,10 +129,11 @@ def _session_body(
     external_reference: str,
     collection_id: str,
     document_ids: list[str],
+    settings: StartSettings,
 ) -> dict[str, Any]:
     idps = request.identityProviders
     if idps is None:
-        default_idp = env_optional("DEFAULT_IDENTITY_PROVIDER")
+        default_idp = settings.default_identity_provider
         idps = [default_idp] if default_idp else []
     return session_body(
         title=request.title,
@@ -142,7 +143,7 @@ def _session_body(
         signing_flow=request.signingFlow,
         identity_providers=idps,
         signer=signer.as_parameters(),
-        language=request.language or env_optional("DEFAULT_LANGUAGE") or "en",
+        language=request.language or settings.default_language,
         redirect_settings=request.redirectSettings,
         due_date=request.dueDate,
     )

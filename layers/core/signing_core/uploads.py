@@ -8,7 +8,6 @@ from typing import Any
 
 from signing_core import storage
 from signing_core.errors import InvalidInput
-from signing_core.settings import env, env_int
 from signing_core.starting import Document, check_document
 from signing_core.timestamps import iso
 from signing_core.vocabulary import CONTENT_TYPES
@@ -16,47 +15,43 @@ from signing_core.vocabulary import CONTENT_TYPES
 UPLOAD_URL_SECONDS = 900
 
 
-def create_upload(filename: str, content_type: str) -> dict[str, Any]:
+def create_upload(filename: str, content_type: str, bucket: str, max_bytes: int) -> dict[str, Any]:
     """A presigned PUT for one large document; POST /signings then names it by uploadId."""
     if content_type not in CONTENT_TYPES:
         raise InvalidInput(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
     upload_id = str(uuid.uuid4())
-    url = storage.upload_url(
-        env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id), content_type, UPLOAD_URL_SECONDS
-    )
+    url = storage.upload_url(bucket, storage.upload_key(upload_id), content_type, UPLOAD_URL_SECONDS)
     return {
         "uploadId": upload_id,
         "uploadUrl": url,
         "method": "PUT",
         "headers": {"Content-Type": content_type},
-        "maxBytes": max_upload_bytes(),
+        "maxBytes": max_bytes,
         "expiresAt": iso(datetime.now(UTC) + timedelta(seconds=UPLOAD_URL_SECONDS)),
         "filename": filename,
     }
 
 
-def max_upload_bytes() -> int:
-    return env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
-
-
-def uploaded_document(filename: str, content_type: str, upload_id: str) -> Document:
+def uploaded_document(
+    filename: str, content_type: str, upload_id: str, bucket: str, max_bytes: int
+) -> Document:
     """A document that was PUT to its presigned URL, streamed to Signicat when the signing starts."""
     try:
         uuid.UUID(upload_id)
     except ValueError:
         raise InvalidInput(f"uploadId {upload_id!r} is not an upload id") from None
-    bucket, key = env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id)
+    key = storage.upload_key(upload_id)
     found = storage.peek(bucket, key, 8)
     if found is None:
         raise InvalidInput(f"no uploaded document for uploadId {upload_id} (never uploaded, or expired)")
     document = Document(
         filename, content_type, lambda: storage.open_stream(bucket, key), found.head, found.size
     )
-    check_document(document, max_upload_bytes())
+    check_document(document, max_bytes)
     return document
 
 
-def forget_uploads(upload_ids: list[str]) -> None:
+def forget_uploads(upload_ids: list[str], bucket: str) -> None:
     """Uploaded documents are copied to Signicat once; keeping them would only keep personal data longer."""
     for upload_id in upload_ids:
-        storage.delete(env("DOCUMENTS_BUCKET"), storage.upload_key(upload_id))
+        storage.delete(bucket, storage.upload_key(upload_id))
