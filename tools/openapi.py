@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -11,9 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def generate() -> str:
-    # The API module reads its settings at import; the document does not depend on their values.
-    os.environ.setdefault("TABLE_NAME", "signings")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    # The API reads its settings on first use, not at import: the document needs no environment.
     for folder in (ROOT / "layers" / "core", ROOT):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
