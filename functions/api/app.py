@@ -138,17 +138,13 @@ def domain_error(error: DomainError) -> Response:
 
 @app.exception_handler(SignicatError)
 def signicat_error(error: SignicatError) -> Response:
+    """What failed and Signicat's traceId; the URL, Signicat's detail and the exception text stay in the log."""
     logger.warning(
-        "Signicat refused a call",
-        extra={"status": error.status, "code": error.code, "traceId": error.trace_id},
+        "Signicat call failed",
+        extra={"status": error.status, "code": error.code, "traceId": error.trace_id, "error": str(error)},
     )
-    reason = error.detail or error.title or "no detail"
-    detail = (
-        f"Signicat answered {error.status}: {reason}"
-        if error.status
-        else f"Signicat could not be reached: {reason}"
-    )
-    return problem(502, detail, code=error.code or "SIGNICAT_ERROR", traceId=error.trace_id)
+    code = "SIGNICAT_UNAVAILABLE" if error.retryable else "SIGNICAT_REFUSED"
+    return problem(502, error.summary(), code=code, traceId=error.trace_id)
 
 
 @app.not_found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -224,13 +225,88 @@ def test_document_larger_than_the_inline_limit_answers_413(api, signicat, monkey
     assert "larger than 100 bytes" in problem["detail"]
 
 
-def test_signicat_failure_answers_502_with_its_code_and_trace_id(api, signicat, aws):
+def test_signicat_failure_answers_502_with_what_failed_and_its_trace_id(api, signicat, aws):
     signicat.faults(error_rate=1.0)
     status, problem = request(api, "POST", "/signings", start_body())
     assert status == 502
+    assert problem["code"] == "SIGNICAT_UNAVAILABLE"
+    # The emulator's fault hits the first call, minting the token; its own code rides along.
+    assert problem["detail"].startswith("Signicat answered 503 ")
+    assert problem["detail"].endswith(" while issuing an access token")
     assert problem["traceId"]
-    assert problem["code"]
     assert aws.table.scan()["Count"] == 0
+
+
+@pytest.fixture
+def signicat_refusing(aws, monkeypatch, httpserver):
+    """A Sign API v2 stand-in that issues tokens and refuses every document, its detail naming personal data."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from signing_core import clients
+
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": "t", "token_type": "Bearer", "expires_in": 600}
+    )
+    refusal = {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "code": "invalid_request_parameter",
+        "detail": "signer 01017012345 does not match",
+        "traceId": "trace-400",
+    }
+    httpserver.expect_request("/sign/documents", method="POST").respond_with_json(
+        refusal, status=400, content_type="application/problem+json"
+    )
+    monkeypatch.setenv("SIGNICAT_API_URL", httpserver.url_for("/sign"))
+    monkeypatch.setenv("SIGNICAT_TOKEN_URL", httpserver.url_for("/token"))
+    clients.signicat.cache_clear()
+    parameters.clear_caches()
+    yield httpserver
+    clients.signicat.cache_clear()
+
+
+@pytest.fixture
+def api_refused(signicat_refusing):
+    return load_handler("api")
+
+
+def test_signicat_refusal_answers_502_with_what_failed_not_signicats_detail(api_refused, aws):
+    status, problem = request(api_refused, "POST", "/signings", start_body())
+
+    assert status == 502
+    problem.pop("_headers")
+    assert problem == {
+        "type": "about:blank",
+        "title": "Bad Gateway",
+        "status": 502,
+        "detail": "Signicat answered 400 invalid_request_parameter while uploading a document",
+        "code": "SIGNICAT_REFUSED",
+        "traceId": "trace-400",
+    }
+
+
+def test_unreachable_signicat_answers_502_without_url_method_or_exception(api, signicat, monkeypatch):
+    from signing_core import clients
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SIGNICAT_TOKEN_URL", f"http://127.0.0.1:{port}/token")
+    clients.signicat.cache_clear()
+    api.settings.cache_clear()
+
+    status, problem = request(api, "POST", "/signings", start_body())
+
+    assert status == 502
+    problem.pop("_headers")
+    assert problem == {
+        "type": "about:blank",
+        "title": "Bad Gateway",
+        "status": 502,
+        "detail": "Signicat could not be reached while issuing an access token",
+        "code": "SIGNICAT_UNAVAILABLE",
+    }
 
 
 def test_unknown_signing_answers_404_problem(api, signicat):

@@ -31,6 +31,7 @@ from urllib3.util.retry import Retry
 from signing_core.settings import ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
+    OPERATIONS,
     identifier,
     is_int,
     json_array,
@@ -152,22 +153,27 @@ class SignicatClient:
     # --- transport ---------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One API call; on a 401 the token is minted again and the call repeated once."""
+        """One API call; on a 401 the token is minted again and the call repeated once. A failure names what
+        was being done (what a caller may be told); the method, path and Signicat's answer are logged only."""
         body = kwargs.get("data")
         start = body.tell() if hasattr(body, "seek") else None
-        response = self._send_with_token(method, path, kwargs)
-        if response.status_code == 401:
-            response.close()
-            log.info("Signicat answered 401 to %s %s: minting a new token", method, path)
-            self._forget_token()
-            if start is not None:
-                body.seek(start)
+        try:
             response = self._send_with_token(method, path, kwargs)
-        if not response.ok:
-            error = SignicatError.from_response(response)
-            response.close()
-            log.warning("Signicat %s %s failed: %s", method, path, error)
-            raise error
+            if response.status_code == 401:
+                response.close()
+                log.info("Signicat answered 401 to %s %s: minting a new token", method, path)
+                self._forget_token()
+                if start is not None:
+                    body.seek(start)
+                response = self._send_with_token(method, path, kwargs)
+            if not response.ok:
+                error = SignicatError.from_response(response)
+                response.close()
+                raise error
+        except SignicatError as error:
+            error.operation = error.operation or OPERATIONS.get((method, path.split("/")[1]))
+            log.warning("Signicat %s %s failed while %s: %s", method, path, error.operation, error)
+            raise
         return response
 
     def _send_with_token(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
@@ -185,7 +191,11 @@ class SignicatClient:
     def _access_token(self) -> str:
         with self._token_lock:
             if self._token is None or self._clock() >= self._token_expires_at:
-                self._token, self._token_expires_at = self._mint_token()
+                try:
+                    self._token, self._token_expires_at = self._mint_token()
+                except SignicatError as error:
+                    error.operation = "issuing an access token"
+                    raise
             return self._token
 
     def _forget_token(self) -> None:

@@ -20,6 +20,7 @@ class SignicatError(Exception):
         detail: str | None = None,
         trace_id: str | None = None,
         invalid_params: list[dict] | None = None,
+        operation: str | None = None,
     ) -> None:
         self.status = status
         self.type = type
@@ -28,6 +29,7 @@ class SignicatError(Exception):
         self.detail = detail
         self.trace_id = trace_id
         self.invalid_params = invalid_params or []
+        self.operation = operation  # what the client was doing, e.g. "creating the signing sessions"
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -37,6 +39,14 @@ class SignicatError(Exception):
         if self.trace_id:
             text += f" (traceId {self.trace_id})"
         return text
+
+    def summary(self) -> str:
+        """What failed, fit to show a caller: no URL, no request data, no exception text (those are logged)."""
+        while_doing = f" while {self.operation}" if self.operation else ""
+        if not self.status:
+            return f"Signicat could not be reached{while_doing}"
+        code = f" {self.code}" if self.code else ""
+        return f"Signicat answered {self.status}{code}{while_doing}"
 
     @property
     def retryable(self) -> bool:

@@ -27,6 +27,15 @@ REJECTED = "REJECTED"
 PACKAGE_COMPLETED = "package.completed"
 PACKAGE_FAILED = "package.failed"
 DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer omits expires_in
+# What each call does, by method and resource, in words a caller of the product may see when it fails.
+OPERATIONS = {
+    ("POST", "documents"): "uploading a document",
+    ("GET", "documents"): "downloading a document",
+    ("POST", "document-collections"): "creating the document collection",
+    ("POST", "signing-sessions"): "creating the signing sessions",
+    ("GET", "signing-sessions"): "reading a signing session",
+    ("DELETE", "signing-sessions"): "deleting a signing session",
+}
 
 
 def session_body(
