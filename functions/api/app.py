@@ -23,12 +23,26 @@ from signing_core.signicat_errors import SignicatError
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
-PROBLEMS = {
-    status: {
-        "description": HTTPStatus(status).phrase,
-        "content": {"application/problem+json": {"model": Problem}},
-    }
-    for status in (400, 404, 409, 413, 415, 422, 502)
+# Any route with a body can be refused before routing (413, 415, 400); each route adds its own problems.
+UNREADABLE = (400, 413, 415)
+
+
+def answers(success: tuple[int, str], *problem_statuses: int, links: dict | None = None) -> dict[int, Any]:
+    """A route's documented answers: its success (the model comes from the return type) and its problems."""
+    status, description = success
+    documented: dict[int, Any] = {status: {"description": description, **({"links": links} if links else {})}}
+    for problem_status in sorted(set(problem_statuses)):
+        documented[problem_status] = {
+            "description": HTTPStatus(problem_status).phrase,
+            "content": {problems.CONTENT_TYPE: {"model": Problem}},
+        }
+    return documented
+
+
+# A started signing's id leads to reading and cancelling it (OpenAPI links; stateful fuzzing follows them).
+SIGNING_LINKS = {
+    operation: {"operationId": operation, "parameters": {"signingId": "$response.body#/signingId"}}
+    for operation in ("getSigning", "cancelSigning")
 }
 
 
@@ -38,7 +52,12 @@ def settings() -> ApiSettings:
     return ApiSettings.from_env()
 
 
-@app.post("/signings", status_code=201, responses={**PROBLEMS, 201: {"description": "The signing started"}})
+@app.post(
+    "/signings",
+    status_code=201,
+    operation_id="startSigning",
+    responses=answers((201, "The signing started"), *UNREADABLE, 409, 422, 502, links=SIGNING_LINKS),
+)
 def start_signing(
     request: Annotated[StartSigningIn, Body()],
     idempotency_key: Annotated[
@@ -51,7 +70,7 @@ def start_signing(
     ] = None,
 ) -> Response[SigningCreated]:
     """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
-    command = {"key": idempotency_key, "request": request.model_dump(mode="json")}
+    command = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude_none=True)}
     if idempotency_key:
         answer = _start_once(command=command, lambda_context=app.lambda_context)
     else:
@@ -91,13 +110,21 @@ def _document(document: DocumentIn) -> starting.Document:
     return inline
 
 
-@app.get("/signings/<signingId>", responses=PROBLEMS)
+@app.get(
+    "/signings/<signingId>",
+    operation_id="getSigning",
+    responses=answers((200, "The signing"), *UNREADABLE, 404),
+)
 def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """The signing; once completed, where the signed PAdES is, with a short-lived download URL."""
     return SigningOut.model_validate(reading.get_signing(signingId, settings().download_url_ttl_seconds))
 
 
-@app.delete("/signings/<signingId>", responses=PROBLEMS)
+@app.delete(
+    "/signings/<signingId>",
+    operation_id="cancelSigning",
+    responses=answers((200, "The cancelled signing"), *UNREADABLE, 404, 409, 502),
+)
 def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """Delete the signing sessions at Signicat and end the signing as CANCELLED. A second call changes nothing;
     a signing that already ended otherwise answers 409."""
@@ -106,7 +133,10 @@ def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)])
 
 
 @app.post(
-    "/uploads", status_code=201, responses={**PROBLEMS, 201: {"description": "Where to PUT the document"}}
+    "/uploads",
+    status_code=201,
+    operation_id="createUpload",
+    responses=answers((201, "Where to PUT the document"), *UNREADABLE),
 )
 def create_upload(upload: Annotated[UploadIn, Body()]) -> Response[UploadOut]:
     """A presigned URL to PUT a document too large to send inline; then POST /signings with its uploadId."""

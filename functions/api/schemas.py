@@ -14,10 +14,14 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from signing_core.vocabulary import AUTHENTICATION_BASED, PDF, ContentType, Language, SigningFlow, State
+
+# What base64.b64decode(validate=True) accepts: whole quads, padding only at the end.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
 def _strict_base64(value: Any) -> bytes:
@@ -35,7 +39,12 @@ Base64Content = Annotated[
     PlainValidator(_strict_base64),
     PlainSerializer(lambda content: base64.b64encode(content).decode(), when_used="json"),
     WithJsonSchema(
-        {"type": "string", "contentEncoding": "base64", "description": "The document, base64-encoded"}
+        {
+            "type": "string",
+            "contentEncoding": "base64",
+            "pattern": BASE64_PATTERN,
+            "description": "The document, base64-encoded",
+        }
     ),
 ]
 
@@ -49,13 +58,33 @@ class Strict(Model):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+def _exactly_one_source(schema: dict[str, Any]) -> None:
+    """The document says what the validators enforce: content or uploadId, exactly one, never null."""
+    properties = schema["properties"]
+    for name in ("content", "uploadId"):
+        field = properties[name]
+        (given,) = [option for option in field.pop("anyOf") if option.get("type") != "null"]
+        field.pop("default", None)
+        properties[name] = {**given, **field}
+    schema["oneOf"] = [{"required": ["content"]}, {"required": ["uploadId"]}]
+
+
 class DocumentIn(Strict):
-    """Either the document inline (`content`, base64) or a document PUT to an upload URL (`uploadId`)."""
+    """Exactly one of: the document inline (`content`, base64) or a document PUT to an upload URL (`uploadId`)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra=_exactly_one_source)
 
     filename: str = Field(min_length=1, max_length=255, examples=["contract.pdf"])
     contentType: ContentType = PDF
     content: Base64Content | None = None
     uploadId: str | None = Field(None, min_length=1, max_length=64)
+
+    @field_validator("content", "uploadId", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null: leave it out")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DocumentIn:
@@ -80,7 +109,8 @@ class UploadOut(Model):
 
 
 class SignerIn(Strict):
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    # Printable ASCII but @ around one @ (written out: `\s` means other things in Python than in JSON Schema).
+    email: str | None = Field(None, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$", max_length=254)
     mobile: str | None = Field(None, pattern=r"^\+?[0-9 ]{6,20}$")
     nationalIdentificationNumber: str | None = Field(None, min_length=1, max_length=64)
 

@@ -354,3 +354,17 @@ def test_base64_body_that_is_not_utf8_answers_400(api, signicat):
     answer = api.handler(event, FakeContext())
     assert answer["statusCode"] == 400
     assert "UTF-8" in json.loads(answer["body"])["detail"]
+
+
+def test_inline_text_that_is_not_utf8_answers_400_before_anything_reaches_signicat(api, signicat, aws):
+    document = {
+        "filename": "t.txt",
+        "contentType": "text/plain",
+        "content": base64.b64encode(b"\xff\xfe").decode(),
+    }
+
+    status, problem = request(api, "POST", "/signings", start_body(documents=[document]))
+
+    assert status == 400
+    assert problem["detail"] == "document 't.txt' is declared as text/plain but is not UTF-8"
+    assert signicat.stats()["requests"].get("POST /sign/documents", 0) == 0

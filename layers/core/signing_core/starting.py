@@ -14,7 +14,14 @@ from signing_core.errors import InvalidInput, PayloadTooLarge
 from signing_core.repository import Session, Signing
 from signing_core.settings import StartSettings
 from signing_core.signicat_wire import READY, lifecycle_state, session_body
-from signing_core.vocabulary import AUTHENTICATION_BASED, CONTENT_TYPES, LANGUAGES, PDF, SIGNING_FLOWS
+from signing_core.vocabulary import (
+    AUTHENTICATION_BASED,
+    CONTENT_TYPES,
+    LANGUAGES,
+    PDF,
+    PLAIN_TEXT,
+    SIGNING_FLOWS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +77,21 @@ def check_document(document: Document, max_bytes: int) -> None:
         raise InvalidInput(
             f"document {document.filename!r} is declared as a PDF but does not start with %PDF-"
         )
+    if (
+        document.content_type == PLAIN_TEXT
+        and isinstance(document.content, bytes)
+        and not _is_utf8(document.content)
+    ):
+        # Signicat refuses text it cannot decode; an inline document is checked whole before it is sent.
+        raise InvalidInput(f"document {document.filename!r} is declared as text/plain but is not UTF-8")
+
+
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_request(request: SigningRequest, now: datetime) -> None:
