@@ -3,14 +3,10 @@ stack: the API function under the Lambda runtime emulator, moto, and the Sign AP
 
 Each operation gets a bounded, deterministic set of cases (the document's examples, boundary values,
 then up to MAX_EXAMPLES generated requests, valid and invalid), so the run is the same every time and
-short enough for CI. Three properties are checked, each in its own test so that one known gap cannot
-hide the others: no answer is a server error, every status code is one the document declares, and every
-answer's body matches the schema the document gives for that status.
-
-Known gaps, until functions/api/app.py answers them (KNOWN_GAPS): a POST body sent with a media type
-the document does not declare (say `text/plain`), and a body that is not UTF-8, are answered 500. Only
-those cases are set apart from the two checks they break, and one targeted test per gap expects it to
-fail, strictly: once the API is fixed, that test fails until its mark and the exclusion are removed.
+short enough for CI. Three properties are checked, each in its own test so that one gap cannot hide the
+others: no answer is a server error, every status code is one the document declares, and every answer's
+body matches the schema the document gives for that status. A stateful phase then runs sequences that
+follow the document's links (start a signing, read it, cancel it) with the same three checks.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
@@ -98,6 +94,61 @@ def test_api_answers_only_status_codes_the_document_declares(case, api_url, http
 @fuzz_settings
 def test_api_answers_match_the_documented_response_schema(case, api_url, http):
     case.call_and_validate(base_url=api_url, session=http, checks=[response_schema_conformance], timeout=30)
+
+
+# Stateful phase: sequences that follow the document's links (a started signing → read it, cancel it). Each
+# answer is checked as above; `use_after_free` does not apply: DELETE cancels a signing, which stays readable.
+STATEFUL_CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+STATEFUL_SCENARIOS = 20
+stateful_schema = schemathesis.openapi.from_path(REPO / "docs" / "openapi.json")
+stateful_schema.config.generation.update(deterministic=True, database="none")
+STARTABLE_DOCUMENT = {"filename": "terms.txt", "contentType": "text/plain", "content": "VGVybXMu"}
+
+
+@stateful_schema.hook.apply_to(method="POST", path="/signings")
+def flatmap_body(context, body):
+    """Half the start requests stay as generated; the other half get documents and a title Signicat accepts
+    (rules the schema cannot state: a PDF's magic bytes, UTF-8 text, a non-blank title, a due date in the window),
+    so that sequences reach real signings and then follow the links to them."""
+    if not isinstance(body, dict):
+        return strategies.just(body)
+    startable = {key: value for key, value in body.items() if key != "dueDate"}
+    startable["title"] = "Fuzzed signing"
+    startable["documents"] = [STARTABLE_DOCUMENT] * max(1, min(len(body.get("documents") or []), 3))
+    return strategies.sampled_from([body, startable])
+
+
+def test_api_holds_its_document_through_sequences_that_follow_its_links(api_url, http):
+    answered: list[tuple[str, int]] = []
+
+    class AgainstTheStack(stateful_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": api_url, "session": http, "timeout": 30}
+
+        def after_call(self, response, case):
+            answered.append((case.operation.label, response.status_code))
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=STATEFUL_CHECKS, transport_kwargs=kwargs)
+
+    AgainstTheStack.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+    # Not vacuous: real signings were started, then read and cancelled (only a started signing's id, which only
+    # a link carries, answers 200).
+    assert {
+        ("POST /signings", 201),
+        ("GET /signings/{signingId}", 200),
+        ("DELETE /signings/{signingId}", 200),
+    } <= set(answered), answered
 
 
 @pytest.mark.parametrize("media_type", ["text/plain", "application/xml", "multipart/form-data"])
