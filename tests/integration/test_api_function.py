@@ -103,13 +103,12 @@ def test_empty_default_identity_provider_offers_every_provider(api, signicat, mo
     )
 
 
+def text_document(content: bytes, filename: str = "terms.txt") -> dict:
+    return {"filename": filename, "contentType": "text/plain", "content": base64.b64encode(content).decode()}
+
+
 def test_text_documents_are_uploaded_as_text(api, signicat):
-    text = {
-        "filename": "terms.txt",
-        "contentType": "text/plain",
-        "content": base64.b64encode(b"I agree.").decode(),
-    }
-    status, _ = request(api, "POST", "/signings", start_body(documents=[text]))
+    status, _ = request(api, "POST", "/signings", start_body(documents=[text_document(b"I agree.")]))
     assert status == 201
     assert signicat.stats()["requests"]["POST /sign/documents"] == 1
 
@@ -266,6 +265,10 @@ def signicat_refusing(aws, monkeypatch, httpserver):
     clients.signicat.cache_clear()
 
 
+def bad_gateway(detail: str, **members: str) -> dict:
+    return {"type": "about:blank", "title": "Bad Gateway", "status": 502, "detail": detail, **members}
+
+
 @pytest.fixture
 def api_refused(signicat_refusing):
     return load_handler("api")
@@ -276,14 +279,11 @@ def test_signicat_refusal_answers_502_with_what_failed_not_signicats_detail(api_
 
     assert status == 502
     problem.pop("_headers")
-    assert problem == {
-        "type": "about:blank",
-        "title": "Bad Gateway",
-        "status": 502,
-        "detail": "Signicat answered 400 invalid_request_parameter while uploading a document",
-        "code": "SIGNICAT_REFUSED",
-        "traceId": "trace-400",
-    }
+    assert problem == bad_gateway(
+        "Signicat answered 400 invalid_request_parameter while uploading a document",
+        code="SIGNICAT_REFUSED",
+        traceId="trace-400",
+    )
 
 
 def test_unreachable_signicat_answers_502_without_url_method_or_exception(api, signicat, monkeypatch):
@@ -300,13 +300,9 @@ def test_unreachable_signicat_answers_502_without_url_method_or_exception(api, s
 
     assert status == 502
     problem.pop("_headers")
-    assert problem == {
-        "type": "about:blank",
-        "title": "Bad Gateway",
-        "status": 502,
-        "detail": "Signicat could not be reached while issuing an access token",
-        "code": "SIGNICAT_UNAVAILABLE",
-    }
+    assert problem == bad_gateway(
+        "Signicat could not be reached while issuing an access token", code="SIGNICAT_UNAVAILABLE"
+    )
 
 
 def test_unknown_signing_answers_404_problem(api, signicat):
@@ -357,11 +353,7 @@ def test_base64_body_that_is_not_utf8_answers_400(api, signicat):
 
 
 def test_inline_text_that_is_not_utf8_answers_400_before_anything_reaches_signicat(api, signicat, aws):
-    document = {
-        "filename": "t.txt",
-        "contentType": "text/plain",
-        "content": base64.b64encode(b"\xff\xfe").decode(),
-    }
+    document = text_document(b"\xff\xfe", filename="t.txt")
 
     status, problem = request(api, "POST", "/signings", start_body(documents=[document]))
 
