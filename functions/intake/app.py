@@ -32,15 +32,22 @@ def start_once(dropped: dict[str, str]) -> dict[str, Any]:
 
 
 def dropped_objects(event: dict[str, Any]) -> list[dict[str, str]]:
-    """S3 notification records → bucket, URL-decoded key, and what identifies this very upload."""
+    """S3 notification records → bucket, URL-decoded key, and what identifies this very upload.
+
+    Folder markers (the S3 console's "Create folder") are no documents: they are left out, with a log line.
+    """
     objects = []
     for record in event.get("Records", []):
         s3 = record["s3"]
+        key = unquote_plus(s3["object"]["key"])
+        if intake.is_folder_marker(key):
+            logger.info("folder marker ignored", extra={"key": key})
+            continue
         version = s3["object"].get("versionId")
         objects.append(
             {
                 "bucket": s3["bucket"]["name"],
-                "key": unquote_plus(s3["object"]["key"]),
+                "key": key,
                 "versionId": version,
                 "version": version or s3["object"].get("sequencer") or s3["object"].get("eTag", ""),
             }

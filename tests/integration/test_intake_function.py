@@ -151,3 +151,15 @@ def test_rejected_signing_updates_the_receipt(intake, signicat, aws):
     signicat.act(session_id, "reject")
     run_worker(worker, aws, envelope(session_id, "package.failed"))
     assert receipt(aws, "no.pdf")["state"] == "REJECTED"
+
+
+@pytest.mark.parametrize("key", ["incoming/x/", "incoming/contracts/2026/", "incoming/"])
+def test_a_folder_marker_is_ignored_quietly(intake, signicat, aws, key, caplog):
+    """The S3 console's "Create folder" puts an empty object ending in "/": no document, no receipt, no error."""
+    caplog.set_level("INFO")
+    answer = intake.handler(drop(aws, key, body=b""), FakeContext())
+    assert answer == {"receipts": []}
+    assert aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="receipts/")["KeyCount"] == 0
+    assert signicat.stats()["requests"].get("POST /sign/documents") is None
+    logged = [r for r in caplog.records if r.getMessage() == "folder marker ignored"]
+    assert [getattr(r, "key", None) for r in logged] == [key]

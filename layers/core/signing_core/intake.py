@@ -38,9 +38,14 @@ class DroppedObject:
         return {"kind": "s3", "bucket": self.bucket, "key": self.key, "versionId": self.version_id}
 
 
+def is_folder_marker(key: str) -> bool:
+    """An empty object whose key ends in "/", as the S3 console creates for a folder: nothing to sign."""
+    return key.endswith("/")
+
+
 def start(dropped: DroppedObject, settings: StartSettings) -> dict[str, Any]:
     """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
-    if not dropped.key.startswith(storage.INCOMING) or dropped.key.endswith("/"):
+    if not dropped.key.startswith(storage.INCOMING) or is_folder_marker(dropped.key):
         raise InvalidInput(f"{dropped.key} is not a document under {storage.INCOMING}")
     try:
         request = _signing_request(dropped, settings.max_upload_bytes)
