@@ -25,7 +25,9 @@ def settings() -> StartSettings:
     data_keyword_argument="dropped", key="[bucket, key, version]", expires_after_seconds=7 * 24 * 3600
 )
 def start_once(dropped: dict[str, str]) -> dict[str, Any]:
-    dropped_object = intake.DroppedObject(dropped["bucket"], dropped["key"], dropped["versionId"])
+    dropped_object = intake.DroppedObject(
+        dropped["bucket"], dropped["key"], dropped["versionId"], dropped["version"]
+    )
     receipt = intake.start(dropped_object, settings())
     logger.info("dropped document handled", extra={"key": dropped["key"], "state": receipt["state"]})
     return receipt

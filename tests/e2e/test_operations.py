@@ -77,15 +77,17 @@ def wait_for(check, timeout: float = 30, what: str = "the condition"):
 
 
 def receipt(offline: Offline, name: str) -> dict | None:
+    """The receipt of incoming/<name> (dropped once): the one object under receipts/<name>/."""
     s3 = offline.stack.client("s3")
-    try:
-        body = s3.get_object(Bucket=offline.info["intakeBucket"], Key=f"receipts/{name}.json")["Body"].read()
-    except s3.exceptions.NoSuchKey:
+    bucket = offline.info["intakeBucket"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"receipts/{name}/").get("Contents", [])
+    if not listed:
         return None
-    return json.loads(body)
+    (only,) = listed
+    return json.loads(s3.get_object(Bucket=bucket, Key=only["Key"])["Body"].read())
 
 
-def test_document_dropped_in_incoming_is_signed_and_lands_beside_its_name(offline: Offline, announced):
+def test_document_dropped_in_incoming_is_signed_and_its_copy_lands_under_its_name(offline: Offline, announced):
     s3 = offline.stack.client("s3")
     bucket = offline.info["intakeBucket"]
     s3.put_object(Bucket=bucket, Key="incoming/deals/Lease Ås.pdf", Body=PDF, Metadata={"title": "Lease"})
@@ -97,8 +99,9 @@ def test_document_dropped_in_incoming_is_signed_and_lands_beside_its_name(offlin
         lambda: (r := receipt(offline, "deals/Lease Ås.pdf")) and r["state"] == "COMPLETED" and r,
         what="the completed receipt",
     )
-    signed = s3.get_object(Bucket=bucket, Key="signed/deals/Lease Ås.pdf")["Body"].read()
-    assert final["signedDocument"]["copy"]["key"] == "signed/deals/Lease Ås.pdf"
+    copy_key = f"copies/deals/Lease Ås.pdf/{started['signingId']}.pdf"
+    signed = s3.get_object(Bucket=bucket, Key=copy_key)["Body"].read()
+    assert final["signedDocument"]["copy"]["key"] == copy_key
     (status,) = signatures(signed, offline.trust_root())
     assert status.intact and status.valid and status.trusted
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from urllib.parse import quote_plus
 
@@ -32,8 +33,31 @@ def drop(aws, key: str, body: bytes = PDF, **metadata: str) -> dict:
     return event
 
 
+def receipts_of(aws, name: str) -> dict[str, dict]:
+    """Every receipt of the document dropped as incoming/<name>, by key (wherever they are kept)."""
+    listed = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="receipts/").get("Contents", [])
+    every = {
+        item["Key"]: json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=item["Key"])["Body"].read())
+        for item in listed
+    }
+    return {key: body for key, body in every.items() if body["source"]["key"] == f"incoming/{name}"}
+
+
 def receipt(aws, name: str) -> dict:
-    return json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=f"receipts/{name}.json")["Body"].read())
+    """The one receipt of incoming/<name>."""
+    (only,) = receipts_of(aws, name).values()
+    return only
+
+
+def complete(worker, signicat, aws, session_id: str) -> None:
+    signicat.act(session_id, "sign")
+    signicat.wait_packaged(session_id)
+    run_worker(worker, aws, envelope(session_id))
+
+
+def versions(aws, key: str) -> list[dict]:
+    listed = aws.s3.list_object_versions(Bucket=aws.bucket, Prefix=key)
+    return [v for v in listed.get("Versions", []) + listed.get("DeleteMarkers", []) if v["Key"] == key]
 
 
 def test_dropped_pdf_starts_a_signing_and_writes_its_receipt(intake, signicat, aws):
@@ -105,9 +129,12 @@ def test_a_new_version_of_the_same_key_starts_a_new_signing(intake, signicat, aw
     ids=["not-pdf-or-text", "declared-pdf-not-pdf", "empty", "unreadable-signers", "bad-language"],
 )
 def test_bad_input_gets_a_failed_receipt_and_no_signing(intake, signicat, aws, key, body, metadata, code):
-    answer = intake.handler(drop(aws, key, body=body, **metadata), FakeContext())
+    event = drop(aws, key, body=body, **metadata)
+    answer = intake.handler(event, FakeContext())
     name = key.removeprefix("incoming/")
-    written = receipt(aws, name)
+    ((receipt_key, written),) = receipts_of(aws, name).items()
+    version_id = event["Records"][0]["s3"]["object"]["versionId"]
+    assert receipt_key == f"receipts/{name}/refused-{version_id}.json"
     assert written["state"] == "FAILED"
     assert written["error"]["code"] == code and written["error"]["detail"]
     assert answer["receipts"][0]["state"] == "FAILED"
@@ -130,18 +157,62 @@ def test_signicat_unavailable_raises_for_a_retry_and_writes_no_receipt(intake, s
     assert receipt(aws, "later.pdf")["state"] == "AWAITING_SIGNATURE"
 
 
-def test_completed_signing_lands_beside_its_name_and_the_receipt_is_final(intake, signicat, aws):
+def test_completed_signing_gets_its_copy_per_name_and_signing_and_the_receipt_is_final(intake, signicat, aws):
     worker = load_handler("package_worker")
     intake.handler(drop(aws, "incoming/deal.txt", body=b"We agree."), FakeContext())
-    session_id = receipt(aws, "deal.txt")["sessions"][0]["sessionId"]
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
-    run_worker(worker, aws, envelope(session_id))
+    started = receipt(aws, "deal.txt")
+    signing_id = started["signingId"]
+    assert set(receipts_of(aws, "deal.txt")) == {f"receipts/deal.txt/{signing_id}.json"}
+    complete(worker, signicat, aws, started["sessions"][0]["sessionId"])
     final = receipt(aws, "deal.txt")
     assert final["state"] == "COMPLETED"
-    assert final["signedDocument"]["copy"]["key"] == "signed/deal.pdf"
-    copy_body = aws.s3.get_object(Bucket=aws.bucket, Key="signed/deal.pdf")["Body"].read()
+    assert final["signedDocument"]["key"] == f"signed/{signing_id}.pdf"
+    assert final["signedDocument"]["copy"]["key"] == f"copies/deal.txt/{signing_id}.pdf"
+    copy_body = aws.s3.get_object(Bucket=aws.bucket, Key=f"copies/deal.txt/{signing_id}.pdf")["Body"].read()
     assert copy_body.startswith(b"%PDF-") and b"/ByteRange" in copy_body
+
+
+def test_dropping_a_signing_id_as_a_name_never_touches_that_signings_document(intake, signicat, aws):
+    worker = load_handler("package_worker")
+    intake.handler(drop(aws, "incoming/first.pdf"), FakeContext())
+    first = receipt(aws, "first.pdf")
+    complete(worker, signicat, aws, first["sessions"][0]["sessionId"])
+    canonical = f"signed/{first['signingId']}.pdf"
+    (stored,) = versions(aws, canonical)
+
+    intake.handler(drop(aws, f"incoming/{first['signingId']}.pdf"), FakeContext())
+    second = receipt(aws, f"{first['signingId']}.pdf")
+    complete(worker, signicat, aws, second["sessions"][0]["sessionId"])
+
+    assert receipt(aws, f"{first['signingId']}.pdf")["state"] == "COMPLETED"
+    assert [v["VersionId"] for v in versions(aws, canonical)] == [stored["VersionId"]]
+    recorded = repository.get(first["signingId"]).signedDocument
+    body = aws.s3.get_object(Bucket=aws.bucket, Key=canonical)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == recorded["sha256"]
+
+
+def test_a_pdf_and_a_txt_of_one_stem_and_a_name_dropped_twice_keep_their_own_receipts_and_copies(
+    intake, signicat, aws
+):
+    worker = load_handler("package_worker")
+    intake.handler(drop(aws, "incoming/a.pdf"), FakeContext())
+    intake.handler(drop(aws, "incoming/a.txt", body=b"A text to sign."), FakeContext())
+    intake.handler(drop(aws, "incoming/a.pdf"), FakeContext())  # a second version of the same name
+    started = [*receipts_of(aws, "a.pdf").values(), *receipts_of(aws, "a.txt").values()]
+    assert len({r["signingId"] for r in started}) == 3
+    for one in started:
+        complete(worker, signicat, aws, one["sessions"][0]["sessionId"])
+
+    finals = {**receipts_of(aws, "a.pdf"), **receipts_of(aws, "a.txt")}
+    assert sorted(r["state"] for r in finals.values()) == ["COMPLETED"] * 3
+    copies = {r["signedDocument"]["copy"]["key"]: r["signingId"] for r in finals.values()}
+    assert len(copies) == 3
+    for key, signing_id in copies.items():
+        assert len(versions(aws, key)) == 1, f"{key} was written more than once"
+        body = aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == repository.get(signing_id).signedDocument["sha256"]
+    for key in finals:
+        assert len(versions(aws, key)) == 2, f"{key}: one start and one final receipt, no other signing's"
 
 
 def test_rejected_signing_updates_the_receipt(intake, signicat, aws):

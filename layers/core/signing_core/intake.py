@@ -1,7 +1,7 @@
 """The drop folder: a document put under incoming/ starts a signing; receipts/ tells how it went.
 
-`incoming/<name>` → `receipts/<name>.json` (the signing, its signature URLs, its state, or the error; see
-receipts.py). Options come from the object's metadata.
+`incoming/<name>` → `receipts/<name>/<signingId>.json` (the signing, its signature URLs, its state), or
+`receipts/<name>/refused-<versionId>.json` (the error); see receipts.py. Options come from the object's metadata.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ class DroppedObject:
     bucket: str
     key: str  # URL-decoded
     version_id: str | None = None
+    version: str | None = None  # what identifies this upload of the key: the version id, else S3's sequencer
 
     @property
     def name(self) -> str:
-        """The key under incoming/, which names the receipt and the signed copy."""
+        """The key under incoming/, which names the folder of its receipts and signed copies."""
         return storage.dropped_name(self.key)
 
     def source(self) -> dict[str, Any]:
@@ -51,20 +52,20 @@ def start(dropped: DroppedObject, settings: StartSettings) -> dict[str, Any]:
         request = _signing_request(dropped, settings.max_upload_bytes)
         signing = start_signing(request, settings)
     except DomainError as error:
-        return receipts.write(dropped.bucket, dropped.name, _failure(dropped, error.code, error.detail))
+        return _refuse(dropped, error.code, error.detail)
     except SignicatError as error:
         if error.retryable:
             raise  # Signicat is unavailable: the invocation is retried, then parked in the dead-letter queue
-        detail = f"Signicat refused the signing: {error}"
-        return receipts.write(
-            dropped.bucket, dropped.name, _failure(dropped, error.code or "SIGNICAT_ERROR", detail)
-        )
-    return receipts.write(dropped.bucket, dropped.name, receipts.receipt(signing))
+        return _refuse(dropped, error.code or "SIGNICAT_ERROR", f"Signicat refused the signing: {error}")
+    key = storage.receipt_key(dropped.name, signing.signingId)
+    return receipts.write(dropped.bucket, key, receipts.receipt(signing))
 
 
-def _failure(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
+def _refuse(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
     logger.warning("dropped document %s refused: %s", dropped.key, detail)
-    return {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
+    body = {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
+    key = storage.refusal_key(dropped.name, dropped.version or "unversioned")
+    return receipts.write(dropped.bucket, key, body)
 
 
 def _signing_request(dropped: DroppedObject, max_bytes: int) -> SigningRequest:

@@ -1,7 +1,9 @@
-"""The drop folder's receipts: `receipts/<name>.json` tells how the signing of `incoming/<name>` goes.
+"""The drop folder's receipts: `receipts/<name>/<signingId>.json` tells how the signing of `incoming/<name>` goes.
 
-Written when the signing starts (its signature URLs, or the error), and again at its final state, with the
-signed copy beside the original's name (`signed/<name>`, with a .pdf ending) once it completed.
+Written when the signing starts (its signature URLs), and again at its final state, with the signed copy
+`copies/<name>/<signingId>.pdf` once it completed. A drop that started no signing gets
+`receipts/<name>/refused-<versionId>.json` with the error. Keys carry the signing (or the dropped version),
+so dropping a name again, or two names of one stem, never overwrites another signing's receipt or copy.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ def receipt(signing: Signing) -> dict[str, Any]:
     return answer
 
 
-def write(bucket: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    storage.put_json(bucket, storage.receipt_key(name), body)
+def write(bucket: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    storage.put_json(bucket, key, body)
     return body
 
 
@@ -42,7 +44,7 @@ def finish(signing: Signing) -> None:
     name = storage.dropped_name(signing.source["key"])
     body = receipt(signing)
     if signing.signedDocument:
-        copy_key = storage.signed_copy_key(name)
+        copy_key = storage.signed_copy_key(name, signing.signingId)
         storage.copy(bucket, copy_key, signing.signedDocument["bucket"], signing.signedDocument["key"])
         body["signedDocument"] = {**signing.signedDocument, "copy": {"bucket": bucket, "key": copy_key}}
-    write(bucket, name, body)
+    write(bucket, storage.receipt_key(name, signing.signingId), body)

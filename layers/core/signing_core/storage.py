@@ -12,11 +12,12 @@ from typing import Any, BinaryIO
 
 from signing_core import aws
 
-# The bucket's folders (docs/architecture.md).
-SIGNED = "signed/"  # the canonical PAdES of each signing, and the drop folder's signed copies
-UPLOADS = "uploads/"  # documents PUT to a presigned URL, until their signing starts
-INCOMING = "incoming/"  # the drop folder: a document put here starts a signing
-RECEIPTS = "receipts/"  # the drop folder's answers, one per dropped document
+# The bucket's folders (docs/architecture.md). Canonical objects and the drop folder's never share one.
+SIGNED = "signed/"  # signed/<signingId>.pdf: the canonical PAdES of each signing, and nothing else
+UPLOADS = "uploads/"  # uploads/<uploadId>: documents PUT to a presigned URL, until their signing starts
+INCOMING = "incoming/"  # incoming/<name>: the drop folder, a document put here starts a signing
+RECEIPTS = "receipts/"  # receipts/<name>/<signingId>.json (or refused-<versionId>.json): how each drop went
+COPIES = "copies/"  # copies/<name>/<signingId>.pdf: the signed PAdES of each drop, beside its name
 PDF_MAGIC = b"%PDF-"
 SOURCE_DOCUMENT_METADATA = "signicat-document-id"  # which Signicat document an object was stored from
 SIGNATURE_MARKER = b"/ByteRange"
@@ -47,18 +48,23 @@ def upload_key(upload_id: str) -> str:
 
 
 def dropped_name(key: str) -> str:
-    """A dropped document's key under incoming/, which names its receipt and its signed copy."""
+    """A dropped document's key under incoming/, which names the folder of its receipts and signed copies."""
     return key.removeprefix(INCOMING)
 
 
-def receipt_key(name: str) -> str:
-    return f"{RECEIPTS}{name}.json"
+def receipt_key(name: str, signing_id: str) -> str:
+    """The receipt of the signing `signing_id` started from incoming/<name>: one per signing, never shared."""
+    return f"{RECEIPTS}{name}/{signing_id}.json"
 
 
-def signed_copy_key(name: str) -> str:
-    """Where the signed copy of the dropped document `name` goes (a .txt becomes a .pdf)."""
-    stem, dot, ending = name.rpartition(".")
-    return f"{SIGNED}{stem}.pdf" if dot and ending.lower() == "txt" else f"{SIGNED}{name}"
+def refusal_key(name: str, version: str) -> str:
+    """The receipt of a drop that started no signing: one per version of incoming/<name>."""
+    return f"{RECEIPTS}{name}/refused-{version}.json"
+
+
+def signed_copy_key(name: str, signing_id: str) -> str:
+    """Where the signed PAdES of the signing `signing_id`, started from incoming/<name>, is copied."""
+    return f"{COPIES}{name}/{signing_id}.pdf"
 
 
 class NotASignedPdf(ValueError):
