@@ -87,7 +87,9 @@ def receipt(offline: Offline, name: str) -> dict | None:
     return json.loads(s3.get_object(Bucket=bucket, Key=only["Key"])["Body"].read())
 
 
-def test_document_dropped_in_incoming_is_signed_and_its_copy_lands_under_its_name(offline: Offline, announced):
+def test_document_dropped_in_incoming_is_signed_and_its_copy_lands_under_its_name(
+    offline: Offline, announced
+):
     s3 = offline.stack.client("s3")
     bucket = offline.info["intakeBucket"]
     s3.put_object(Bucket=bucket, Key="incoming/deals/Lease Ås.pdf", Body=PDF, Metadata={"title": "Lease"})

@@ -55,19 +55,22 @@ class Emulator:
         requests.put(f"{self.url}/_emulator/faults", json=faults, timeout=10).raise_for_status()
 
     def session(self, session_id: str) -> dict:
+        return self._get(f"/sign/signing-sessions/{session_id}").json()
+
+    def document(self, document_id: str) -> bytes:
+        """A document's bytes as Signicat holds them."""
+        return self._get(f"/sign/documents/{document_id}").content
+
+    def _get(self, path: str) -> requests.Response:
         token = requests.post(
             f"{self.url}/auth/open/connect/token",
             data={"grant_type": "client_credentials", "scope": "signicat-api"},
             auth=(SIGNICAT_CREDENTIALS["clientId"], SIGNICAT_CREDENTIALS["clientSecret"]),
             timeout=10,
         ).json()["access_token"]
-        answer = requests.get(
-            f"{self.url}/sign/signing-sessions/{session_id}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
+        answer = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         answer.raise_for_status()
-        return answer.json()
+        return answer
 
     def wait_packaged(self, session_id: str, timeout: float = 20) -> dict:
         deadline = time.monotonic() + timeout

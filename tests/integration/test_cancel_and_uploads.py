@@ -8,12 +8,13 @@ import pytest
 import requests
 
 from local.pdf import sample_pdf
-from signing_core import repository
+from signing_core import repository, storage
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 from tests.integration.test_api_function import request, start_body
 
 PDF = sample_pdf("Large contract", ["Uploaded, not inline."])
+SWAPPED = sample_pdf("Another contract", ["Put through the same upload URL after the check."])
 
 
 @pytest.fixture
@@ -80,6 +81,41 @@ def test_presigned_upload_url_names_the_bucket_key_and_content_type(api, signica
     _, upload = request(api, "POST", "/uploads", {"filename": "a.pdf"})
     assert f"/uploads/{upload['uploadId']}" in upload["uploadUrl"]
     assert "content-type" in upload["uploadUrl"].lower()
+
+
+def put_upload(api, aws, body: bytes = PDF) -> str:
+    """Ask for an upload and put `body` where its URL points; its uploadId."""
+    _, upload = request(api, "POST", "/uploads", {"filename": "a.pdf"})
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"uploads/{upload['uploadId']}", Body=body)
+    return upload["uploadId"]
+
+
+def test_an_upload_put_again_after_its_check_is_not_what_signicat_gets(api, signicat, aws, monkeypatch):
+    """The presigned URL stays valid after the check: a second PUT must not slip past it to Signicat."""
+    upload_id = put_upload(api, aws)
+    real_peek = storage.peek
+
+    def peek_then_swap(*args, **kwargs):
+        checked = real_peek(*args, **kwargs)
+        aws.s3.put_object(Bucket=aws.bucket, Key=f"uploads/{upload_id}", Body=SWAPPED)
+        return checked
+
+    monkeypatch.setattr(storage, "peek", peek_then_swap)
+    document = {"filename": "a.pdf", "uploadId": upload_id}
+    status, created = request(api, "POST", "/signings", start_body(documents=[document]))
+    assert status == 201, created
+    session = signicat.session(created["sessions"][0]["sessionId"])
+    assert signicat.document(session["documents"][0]["documentId"]) == PDF
+
+
+def test_every_version_of_an_upload_is_removed_once_it_is_at_signicat(api, signicat, aws):
+    upload_id = put_upload(api, aws, SWAPPED)
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"uploads/{upload_id}", Body=PDF)  # put twice: two versions
+    document = {"filename": "a.pdf", "uploadId": upload_id}
+    status, created = request(api, "POST", "/signings", start_body(documents=[document]))
+    assert status == 201, created
+    left = aws.s3.list_object_versions(Bucket=aws.bucket, Prefix=f"uploads/{upload_id}")
+    assert left.get("Versions", []) == [] and left.get("DeleteMarkers", []) == []
 
 
 @pytest.mark.parametrize(

@@ -176,10 +176,14 @@ class Peeked:
     size: int
     head: bytes
     metadata: dict[str, str]
+    version_id: str | None  # the version these facts are about: read that one, not whatever is current later
 
 
 def peek(bucket: str, key: str, length: int, version_id: str | None = None) -> Peeked | None:
-    """The size, first bytes and metadata of an object, or None when there is no such object."""
+    """The size, first bytes and metadata of an object (its current version unless one is named), or None.
+
+    The first bytes come from the very version the HEAD answered for, so a PUT in between changes nothing.
+    """
     from botocore.exceptions import ClientError
 
     s3 = aws.client("s3")
@@ -190,11 +194,13 @@ def peek(bucket: str, key: str, length: int, version_id: str | None = None) -> P
         if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
+    version_id = found.get("VersionId") or version_id
+    version = {"VersionId": version_id} if version_id else {}
     size = found["ContentLength"]
     head = b""
     if size:
         head = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **version)["Body"].read()
-    return Peeked(size, head, found.get("Metadata") or {})
+    return Peeked(size, head, found.get("Metadata") or {}, version_id)
 
 
 def open_stream(bucket: str, key: str, version_id: str | None = None) -> BinaryIO:
@@ -202,8 +208,21 @@ def open_stream(bucket: str, key: str, version_id: str | None = None) -> BinaryI
     return aws.client("s3").get_object(Bucket=bucket, Key=key, **version)["Body"]
 
 
-def delete(bucket: str, key: str) -> None:
-    aws.client("s3").delete_object(Bucket=bucket, Key=key)
+def delete_every_version(bucket: str, key: str) -> None:
+    """Remove the object with all its versions and delete markers (a plain delete in a versioned bucket
+    only hides it: the data stays as a noncurrent version until the lifecycle removes it)."""
+    s3 = aws.client("s3")
+    found = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            if entry["Key"] == key:
+                found.append({"Key": key, "VersionId": entry["VersionId"]})
+    for start in range(0, len(found), 1000):  # DeleteObjects takes at most 1000 keys
+        answer = s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": found[start : start + 1000], "Quiet": True}
+        )
+        if answer.get("Errors"):
+            raise RuntimeError(f"could not delete every version of {key}: {answer['Errors']}")
 
 
 def put_json(bucket: str, key: str, body: dict[str, Any]) -> None:

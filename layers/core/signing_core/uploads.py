@@ -44,14 +44,19 @@ def uploaded_document(
     found = storage.peek(bucket, key, 8)
     if found is None:
         raise InvalidInput(f"no uploaded document for uploadId {upload_id} (never uploaded, or expired)")
+    # The presigned URL stays valid after this check: what is sent is the version checked, not a later PUT.
     document = Document(
-        filename, content_type, lambda: storage.open_stream(bucket, key), found.head, found.size
+        filename,
+        content_type,
+        lambda: storage.open_stream(bucket, key, found.version_id),
+        found.head,
+        found.size,
     )
     check_document(document, max_bytes)
     return document
 
 
 def forget_uploads(upload_ids: list[str], bucket: str) -> None:
-    """Uploaded documents are copied to Signicat once; keeping them would only keep personal data longer."""
+    """Uploaded documents are copied to Signicat once; keeping any version would only keep personal data longer."""
     for upload_id in upload_ids:
-        storage.delete(bucket, storage.upload_key(upload_id))
+        storage.delete_every_version(bucket, storage.upload_key(upload_id))
