@@ -70,7 +70,11 @@ def start_signing(
     ] = None,
 ) -> Response[SigningCreated]:
     """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
-    command = {"key": idempotency_key, "request": request.model_dump(mode="json", exclude_none=True)}
+    command = {
+        "caller": caller(),
+        "key": idempotency_key,
+        "request": request.model_dump(mode="json", exclude_none=True),
+    }
     if idempotency_key:
         answer = _start_once(command=command, lambda_context=app.lambda_context)
     else:
@@ -78,7 +82,15 @@ def start_signing(
     return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
 
 
-@idempotent(data_keyword_argument="command", key="key", payload="request", expires_after_seconds=24 * 3600)
+def caller() -> str | None:
+    """The IAM principal that signed the request (AWS_IAM at the gateway); None when the API is open."""
+    return app.current_event.request_context.identity.user_arn
+
+
+# An idempotency key is the caller's own: another principal's same key and body is another request.
+@idempotent(
+    data_keyword_argument="command", key="[caller, key]", payload="request", expires_after_seconds=24 * 3600
+)
 def _start_once(command: dict[str, Any]) -> dict[str, Any]:
     return _start(command)
 

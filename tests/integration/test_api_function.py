@@ -22,11 +22,27 @@ def api(signicat):
     return load_handler("api")
 
 
+ORDERING = "arn:aws:sts::123456789012:assumed-role/ordering/i-0abc"  # the sample event's IAM principal
+BILLING = "arn:aws:sts::123456789012:assumed-role/billing/i-0def"
+
+
 def request(
-    api, method: str, path: str, body=None, headers=None, raw_body: str | None = None
+    api,
+    method: str,
+    path: str,
+    body=None,
+    headers=None,
+    raw_body: str | None = None,
+    caller: str | None = ORDERING,
 ) -> tuple[int, dict]:
+    """Invoke the API as API Gateway does, signed by the IAM principal `caller` (None: the API is open)."""
     event = copy.deepcopy(sample_event("api_start_signing"))
     event["httpMethod"], event["path"] = method, path
+    identity = event["requestContext"]["identity"]
+    if caller is None:
+        event["requestContext"]["identity"] = {"sourceIp": identity["sourceIp"]}
+    else:
+        identity["userArn"] = caller
     event["headers"] = {"Content-Type": "application/json", **(headers or {})}
     event["multiValueHeaders"] = {key: [value] for key, value in event["headers"].items()}
     event["body"] = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
@@ -129,6 +145,26 @@ def test_idempotency_key_reused_for_another_request_is_refused(api, signicat):
     )
     assert status == 422
     assert body["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_the_same_idempotency_key_from_two_principals_starts_two_signings(api, signicat):
+    headers = {"Idempotency-Key": "order-4711"}
+    ordering = request(api, "POST", "/signings", start_body(), headers=headers, caller=ORDERING)[1]
+    billing = request(api, "POST", "/signings", start_body(), headers=headers, caller=BILLING)[1]
+    assert ordering["signingId"] != billing["signingId"]
+    assert {s["signatureUrl"] for s in ordering["sessions"]}.isdisjoint(
+        s["signatureUrl"] for s in billing["sessions"]
+    )
+    again = request(api, "POST", "/signings", start_body(), headers=headers, caller=BILLING)[1]
+    assert again["signingId"] == billing["signingId"]
+    assert signicat.stats()["requests"]["POST /sign/document-collections"] == 2
+
+
+def test_without_a_principal_the_idempotency_key_still_makes_one_signing(api, signicat):
+    headers = {"Idempotency-Key": "open-api-key"}
+    first = request(api, "POST", "/signings", start_body(), headers=headers, caller=None)[1]
+    second = request(api, "POST", "/signings", start_body(), headers=headers, caller=None)[1]
+    assert first["signingId"] == second["signingId"]
 
 
 def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
