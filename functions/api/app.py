@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
-from signing_core import cancelling, problems, reading, starting, uploads
+from signing_core import cancelling, problems, reading, start_requests, starting, uploads
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import ApiSettings
@@ -44,6 +44,7 @@ SIGNING_LINKS = {
     operation: {"operationId": operation, "parameters": {"signingId": "$response.body#/signingId"}}
     for operation in ("getSigning", "cancelSigning")
 }
+IDEMPOTENCY_SECONDS = 24 * 3600  # how long an Idempotency-Key answers repeats
 
 
 @cache
@@ -87,9 +88,15 @@ def caller() -> str | None:
     return app.current_event.request_context.identity.user_arn
 
 
-# An idempotency key is the caller's own: another principal's same key and body is another request.
+# Powertools answers a repeat with the first answer while it holds it, and refuses the key with another body.
+# It forgets a failed invocation and lets an in-progress record lapse: the start record (start_requests.py)
+# is what makes any later repeat find the first signing. Both key on the caller: another principal's same
+# key and body is another request.
 @idempotent(
-    data_keyword_argument="command", key="[caller, key]", payload="request", expires_after_seconds=24 * 3600
+    data_keyword_argument="command",
+    key="[caller, key]",
+    payload="request",
+    expires_after_seconds=IDEMPOTENCY_SECONDS,
 )
 def _start_once(command: dict[str, Any]) -> dict[str, Any]:
     return _start(command)
@@ -97,14 +104,28 @@ def _start_once(command: dict[str, Any]) -> dict[str, Any]:
 
 def _start(command: dict[str, Any]) -> dict[str, Any]:
     request = StartSigningIn.model_validate(command["request"])
-    documents = [_document(d) for d in request.documents]
-    fields = request.model_dump(exclude={"documents", "signers"}, exclude_none=True)
-    signers = [starting.Signer(**s.model_dump()) for s in request.signers]
-    signing = starting.start_signing(
-        starting.SigningRequest(documents=documents, signers=signers, **fields), settings().start
-    )
+
+    def signing_request() -> starting.SigningRequest:  # reads the uploads: only when there is a start to make
+        documents = [_document(d) for d in request.documents]
+        fields = request.model_dump(exclude={"documents", "signers"}, exclude_none=True)
+        signers = [starting.Signer(**s.model_dump()) for s in request.signers]
+        return starting.SigningRequest(documents=documents, signers=signers, **fields)
+
+    signing = starting.start_signing(signing_request, settings().start, once=_start_request(command))
     uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId], settings().bucket)
     return SigningCreated.model_validate(signing.to_dict()).model_dump(mode="json")
+
+
+def _start_request(command: dict[str, Any]) -> start_requests.StartRequest | None:
+    """With an Idempotency-Key, the start records it first, so that no retry ever makes a second signing."""
+    if not command["key"]:
+        return None
+    return start_requests.StartRequest(
+        key=start_requests.api_key(command["caller"], command["key"]),
+        fingerprint=start_requests.fingerprint(command["request"]),
+        lease_seconds=start_requests.lease_seconds(app.lambda_context.get_remaining_time_in_millis()),
+        keep_seconds=IDEMPOTENCY_SECONDS,
+    )
 
 
 def _document(document: DocumentIn) -> starting.Document:

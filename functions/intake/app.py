@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from signing_core import intake
+from signing_core import intake, start_requests
 from signing_core.idempotency import idempotent
 from signing_core.settings import StartSettings
 
@@ -20,15 +20,17 @@ def settings() -> StartSettings:
     return StartSettings.from_env()
 
 
-# The same S3 event delivered twice (S3 and Lambda both deliver at least once) starts one signing.
+# The same S3 event delivered twice (S3 and Lambda both deliver at least once) answers its first receipt, and
+# writes no other; a retry after a failed invocation (which Powertools forgets) finds its signing through the
+# start record the use case keeps for the object version.
 @idempotent(
-    data_keyword_argument="dropped", key="[bucket, key, version]", expires_after_seconds=7 * 24 * 3600
+    data_keyword_argument="dropped", key="[bucket, key, version]", expires_after_seconds=intake.REPEAT_SECONDS
 )
-def start_once(dropped: dict[str, str]) -> dict[str, Any]:
+def start_once(dropped: dict[str, str], remaining_millis: int | None = None) -> dict[str, Any]:
     dropped_object = intake.DroppedObject(
         dropped["bucket"], dropped["key"], dropped["versionId"], dropped["version"]
     )
-    receipt = intake.start(dropped_object, settings())
+    receipt = intake.start(dropped_object, settings(), start_requests.lease_seconds(remaining_millis))
     logger.info("dropped document handled", extra={"key": dropped["key"], "state": receipt["state"]})
     return receipt
 
@@ -59,5 +61,9 @@ def dropped_objects(event: dict[str, Any]) -> list[dict[str, str]]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    receipts = [start_once(dropped=dropped, lambda_context=context) for dropped in dropped_objects(event)]
+    remaining = context.get_remaining_time_in_millis
+    receipts = [
+        start_once(dropped=dropped, remaining_millis=remaining(), lambda_context=context)
+        for dropped in dropped_objects(event)
+    ]
     return {"receipts": [{"key": r.get("source", {}).get("key"), "state": r["state"]} for r in receipts]}

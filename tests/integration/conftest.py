@@ -57,6 +57,11 @@ class Emulator:
     def session(self, session_id: str) -> dict:
         return self._get(f"/sign/signing-sessions/{session_id}").json()
 
+    def sessions(self) -> list[dict]:
+        """Every session the emulator holds (a deleted one is gone)."""
+        listed = self._get("/sign/signing-sessions?limit=1000").json()
+        return listed["data"] if isinstance(listed, dict) else listed
+
     def document(self, document_id: str) -> bytes:
         """A document's bytes as Signicat holds them."""
         return self._get(f"/sign/documents/{document_id}").content

@@ -629,6 +629,20 @@ def test_list_signing_sessions_sends_limit_and_offset(signicat):
     assert make_client(signicat).list_signing_sessions(limit=10, offset=20) == [session_json("s-21")]
 
 
+def test_list_signing_sessions_answers_the_items_of_signicats_page(signicat):
+    TokenEndpoint(signicat)
+    page = {
+        "data": [session_json("s-1"), session_json("s-2")],
+        "count": 2,
+        "limit": 2,
+        "offset": 0,
+        "total": 5,
+    }
+    signicat.expect_request("/sign/signing-sessions", method="GET").respond_with_json(page)
+
+    assert make_client(signicat).list_signing_sessions(limit=2) == [session_json("s-1"), session_json("s-2")]
+
+
 @pytest.mark.parametrize(
     "call",
     [

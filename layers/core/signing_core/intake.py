@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from signing_core import receipts, storage
+from signing_core import receipts, start_requests, storage
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import StartSettings
 from signing_core.signicat_errors import SignicatError
@@ -21,6 +21,7 @@ from signing_core.vocabulary import PDF, PLAIN_TEXT
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPES = {".pdf": PDF, ".txt": PLAIN_TEXT}  # by the name's ending
+REPEAT_SECONDS = 7 * 24 * 3600  # the same S3 event (an object version) answers its first receipt this long
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,24 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith("/")
 
 
-def start(dropped: DroppedObject, settings: StartSettings) -> dict[str, Any]:
-    """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry."""
+def start(dropped: DroppedObject, settings: StartSettings, lease_seconds: int) -> dict[str, Any]:
+    """Start the signing of a dropped document and write its receipt. Bad input gets a receipt, not a retry.
+
+    The object version is the request key: a retry (the receipt could not be written, the invocation died)
+    finds the signing its first try started, and one still being started is retried later.
+    """
     if not dropped.key.startswith(storage.INCOMING) or is_folder_marker(dropped.key):
         raise InvalidInput(f"{dropped.key} is not a document under {storage.INCOMING}")
+    once = start_requests.StartRequest(
+        key=start_requests.dropped_object_key(dropped.bucket, dropped.key, dropped.version or ""),
+        fingerprint="",  # the version is the content
+        lease_seconds=lease_seconds,
+        keep_seconds=REPEAT_SECONDS,
+    )
     try:
-        request = _signing_request(dropped, settings.max_upload_bytes)
-        signing = start_signing(request, settings)
+        signing = start_signing(lambda: _signing_request(dropped, settings.max_upload_bytes), settings, once)
+    except start_requests.InProgress:
+        raise  # the invocation is retried; by then the first try has finished or its lease has run out
     except DomainError as error:
         return _refuse(dropped, error.code, error.detail)
     except SignicatError as error:

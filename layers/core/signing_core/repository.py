@@ -100,8 +100,8 @@ def _expiration() -> int:
     return int(time.time()) + settings.common().retention_days * 86400
 
 
-def create(signing: Signing) -> Signing:
-    """Store a new signing and its session links in one transaction."""
+def create(signing: Signing, also: tuple[dict[str, Any], ...] = ()) -> Signing:
+    """Store a new signing and its session links in one transaction, with `also` (items in DynamoDB's form)."""
     table_name = settings.common().table_name
     item = {**_key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
     item["pending"] = PENDING
@@ -117,7 +117,7 @@ def create(signing: Signing) -> Signing:
             "expiration": item["expiration"],
         }
         writes.append({"Put": {"TableName": table_name, "Item": link}})
-    aws.client("dynamodb").transact_write_items(TransactItems=_serialize(writes))
+    aws.client("dynamodb").transact_write_items(TransactItems=[*_serialize(writes), *also])
     return signing
 
 

@@ -36,6 +36,7 @@ from signing_core.signicat_wire import (
     is_int,
     json_array,
     json_object,
+    page_items,
     path_id,
     replayable,
     token_lifetime,
@@ -137,7 +138,7 @@ class SignicatClient:
     def list_signing_sessions(self, limit: int = 50, offset: int = 0) -> list[dict]:
         if not is_int(limit) or limit < 1 or not is_int(offset) or offset < 0:
             raise ValueError(f"limit must be 1 or more and offset 0 or more, got {limit!r} and {offset!r}")
-        return json_array(self._call("GET", "/signing-sessions", params={"limit": limit, "offset": offset}))
+        return page_items(self._call("GET", "/signing-sessions", params={"limit": limit, "offset": offset}))
 
     @contextlib.contextmanager
     def download_document(self, document_id: str) -> Iterator[BinaryIO]:

@@ -134,6 +134,21 @@ def json_array(response: Any) -> list[dict]:
     return body
 
 
+def page_items(response: Any) -> list[dict]:
+    """The items of a listed page, `{data: [...], count, limit, offset, total}` (a bare array is taken too)."""
+    body = json_or_none(response)
+    items = body.get("data") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise _unexpected(response, "a page of items")
+    return items
+
+
+def references_collection(session: dict[str, Any], collection_id: str) -> bool:
+    """Whether the session signs or shows a document of the collection `collection_id`."""
+    documents = session.get("documents") or []
+    return any(isinstance(d, dict) and d.get("documentCollectionId") == collection_id for d in documents)
+
+
 def _unexpected(response: Any, expected: str) -> SignicatError:
     request = response.request
     return SignicatError(

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from signing_core import clients, repository, storage
+from signing_core import clients, repository, start_requests, storage
 from signing_core.errors import InvalidInput, PayloadTooLarge
 from signing_core.repository import Session, Signing
 from signing_core.settings import StartSettings
-from signing_core.signicat_wire import READY, lifecycle_state, session_body
+from signing_core.signicat_errors import SignicatError
+from signing_core.signicat_wire import READY, lifecycle_state, references_collection, session_body
 from signing_core.vocabulary import (
     AUTHENTICATION_BASED,
     CONTENT_TYPES,
@@ -26,6 +26,7 @@ from signing_core.vocabulary import (
 logger = logging.getLogger(__name__)
 
 MAX_DUE_DAYS = 30
+LIST_PAGE = 100  # sessions per page when looking for what a failed start left
 
 
 @dataclass
@@ -113,12 +114,43 @@ def check_request(request: SigningRequest, now: datetime) -> None:
             raise InvalidInput(f"dueDate must be at most {MAX_DUE_DAYS} days ahead")
 
 
-def start_signing(request: SigningRequest, settings: StartSettings) -> Signing:
-    """Upload the documents, create one collection and one session per signer, and store the signing."""
-    now = datetime.now(UTC)
-    check_request(request, now)
+def start_signing(
+    request: SigningRequest | Callable[[], SigningRequest],
+    settings: StartSettings,
+    once: start_requests.StartRequest | None = None,
+) -> Signing:
+    """Upload the documents, create one collection and one session per signer, and store the signing.
+
+    With `once`, a repeat of the same request finds the first start's signing instead of making another
+    (start_requests.py). `request` may be a function that reads the documents: it is called only when there is
+    something to start, since a finished start's uploads are gone.
+    """
+    start = start_requests.begin(once) if once else start_requests.unrecorded()
+    if start.finished:
+        return repository.get(start.signing_id)
     client = clients.signicat(settings.signicat)
-    external_reference = request.externalReference or str(uuid.uuid4())
+    try:
+        signing = _start_at_signicat(client, start, request() if callable(request) else request, settings)
+    except Exception:
+        start_requests.give_up(start)
+        raise
+    try:
+        return repository.create(signing, also=start_requests.completion(start))
+    except Exception:
+        # Leave nobody a link to a signing we could not record.
+        _delete_sessions_quietly(client, [s.sessionId for s in signing.sessions])
+        start_requests.give_up(start)
+        raise
+
+
+def _start_at_signicat(
+    client, start: start_requests.Start, request: SigningRequest, settings: StartSettings
+) -> Signing:
+    check_request(request, datetime.now(UTC))
+    if start.collection_id:
+        _delete_sessions_of(client, start.collection_id)  # what an attempt that died left
+        start.sessions_may_exist = False
+    external_reference = request.externalReference or start.external_reference
     document_ids = [
         client.upload_document(document.body(), document.content_type)["documentId"]
         for document in request.documents
@@ -128,21 +160,21 @@ def start_signing(request: SigningRequest, settings: StartSettings) -> Signing:
         _session_body(request, signer, external_reference, collection_id, document_ids, settings)
         for signer in request.signers
     ]
-    created = client.create_signing_sessions(bodies)
-    signing = Signing(
-        signingId=str(uuid.uuid4()),
+    start_requests.record_collection(start, collection_id)
+    try:
+        created = client.create_signing_sessions(bodies)
+    except SignicatError as error:
+        if 400 <= error.status < 500:
+            start.sessions_may_exist = False  # refused: nothing was created (a 5xx or no answer may have)
+        raise
+    return Signing(
+        signingId=start.signing_id,
         title=request.title,
         externalReference=external_reference,
         documentCollectionId=collection_id,
         sessions=[Session(s["id"], s["signatureUrl"], lifecycle_state(s) or READY) for s in created],
         source=request.source,
     )
-    try:
-        return repository.create(signing)
-    except Exception:
-        # Leave nobody a link to a signing we could not record.
-        _delete_sessions_quietly(client, [s.sessionId for s in signing.sessions])
-        raise
 
 
 def _session_body(
@@ -169,6 +201,25 @@ def _session_body(
         redirect_settings=request.redirectSettings,
         due_date=request.dueDate,
     )
+
+
+def _delete_sessions_of(client, collection_id: str) -> None:
+    """Delete every session at Signicat that references `collection_id`: what an attempt that died left."""
+    offset, deleted = 0, 0
+    while True:
+        page = client.list_signing_sessions(limit=LIST_PAGE, offset=offset)
+        ours = [session for session in page if references_collection(session, collection_id)]
+        for session in ours:
+            try:
+                client.delete_signing_session(session["id"])
+            except SignicatError as error:
+                if error.status != 404:  # gone already is what we want
+                    raise
+        deleted += len(ours)
+        if len(page) < LIST_PAGE:
+            break
+        offset += len(page) - len(ours)  # the deleted ones no longer take places in the listing
+    logger.info("deleted %d sessions a failed start left on collection %s", deleted, collection_id)
 
 
 def _delete_sessions_quietly(client, session_ids: list[str]) -> None:
