@@ -182,3 +182,18 @@ def test_a_dropped_document_still_being_started_is_retried_not_refused(signicat,
         intake.handler(event, FakeContext())
     assert aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix="receipts/")["KeyCount"] == 0
     assert SESSIONS_POST not in signicat.stats()["requests"]
+
+
+def test_a_key_whose_start_failed_can_be_retried_with_another_body(api, signicat, aws, monkeypatch):
+    """A 502 started nothing: as without a start record, the caller may correct its request and retry."""
+    lost = SignicatUnavailable(0, code="TIMEOUT", detail="no answer in time")
+    signicat_client(monkeypatch, "create_signing_sessions", lost)
+    assert start(api)["statusCode"] == 502
+    retried = start(api, body=start_body(title="Contract, corrected"))
+    assert retried["statusCode"] == 201, retried["body"]
+    (stored,) = signings(aws)
+    assert (stored["signingId"], stored["title"]) == (
+        json.loads(retried["body"])["signingId"],
+        "Contract, corrected",
+    )
+    assert len(signicat.sessions()) == 1

@@ -96,7 +96,7 @@ def lease_seconds(remaining_millis: int | None) -> int:
 def begin(request: StartRequest) -> Start:
     """Record the start before anything is created, or find the start of the same request.
 
-    Raises `InProgress` while another attempt holds the lease, `Unprocessable` for the same key with another
+    Raises `InProgress` while another attempt holds the lease, `Unprocessable` when a finished start had another
     content. A start whose lease ran out is taken over: the answer carries what it may have left at Signicat.
     """
     from botocore.exceptions import ClientError
@@ -133,20 +133,21 @@ def begin(request: StartRequest) -> Start:
 
 
 def _again(request: StartRequest, found: dict[str, Any], now: int) -> Start:
-    if found["fingerprint"] != request.fingerprint:
-        raise Unprocessable(
-            "this idempotency key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
-        )
     attempt = int(found["attempt"])
     start = Start(request, found["signingId"], found["externalReference"], attempt, found["state"] == STARTED)
     if start.finished:
+        if found["fingerprint"] != request.fingerprint:
+            raise Unprocessable(
+                "this idempotency key was used with a different request", code="IDEMPOTENCY_KEY_REUSED"
+            )
         return start
     if int(found.get("leaseUntil", 0)) > now:
         raise InProgress("a request with this idempotency key is in progress; retry shortly")
+    # A start that failed or died started nothing: its key is free again, for this content or another.
     _update(
         start,
-        "SET attempt = :next, leaseUntil = :lease",
-        {":next": attempt + 1, ":lease": now + request.lease_seconds},
+        "SET attempt = :next, leaseUntil = :lease, fingerprint = :fingerprint",
+        {":next": attempt + 1, ":lease": now + request.lease_seconds, ":fingerprint": request.fingerprint},
     )
     return Start(
         request,
