@@ -7,12 +7,13 @@ import io
 import json
 import time
 import uuid
+from datetime import datetime
 
 import pytest
 import requests
 
 from local.pdf import sample_pdf
-from signing_core import packaging, repository, starting
+from signing_core import packaging, reading, repository, starting
 from signing_core.settings import SignicatSettings, StartSettings
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
@@ -25,10 +26,10 @@ def worker(signicat):
     return load_handler("package_worker")
 
 
-def start(signers: int = 1) -> repository.Signing:
+def start(signers: int = 1, due_date: datetime | None = None) -> repository.Signing:
     document = starting.Document("c.pdf", "application/pdf", PDF, PDF[:8], len(PDF))
     request = starting.SigningRequest(
-        title="Contract", documents=[document], signers=[starting.Signer()] * signers
+        title="Contract", documents=[document], signers=[starting.Signer()] * signers, dueDate=due_date
     )
     return starting.start_signing(request, StartSettings.from_env())
 
@@ -189,6 +190,7 @@ def test_rejected_session_rejects_the_signing(worker, signicat, aws):
 
 
 def test_with_two_signers_the_event_of_either_session_completes_the_signing(worker, signicat, aws):
+    """And what the API shows agrees with it (issue path 10: the first session still showed READY)."""
     signing = start(signers=2)
     first, second = (s.sessionId for s in signing.sessions)
     signicat.act(first, "sign")
@@ -197,6 +199,8 @@ def test_with_two_signers_the_event_of_either_session_completes_the_signing(work
     run_worker(worker, aws, envelope(second))
     stored = repository.get(signing.signingId)
     assert stored.state == repository.COMPLETED
+    answer = reading.get_signing(signing.signingId, download_url_ttl_seconds=60)
+    assert [s["state"] for s in answer["sessions"]] == ["SIGNED", "SIGNED"]
     run_worker(worker, aws, envelope(first))
     assert len(signed_versions(aws, signing.signingId)) == 1
 
@@ -263,3 +267,19 @@ def test_a_worker_stopped_between_storing_and_recording_does_not_store_twice(
     assert signicat.stats()["requests"]["GET /sign/documents/{document_id}"] == downloads
     body = aws.s3.get_object(Bucket=aws.bucket, Key=stored.signedDocument["key"])["Body"].read()
     assert stored.signedDocument["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_signed_signing_whose_other_signer_rejects_ends_rejected(worker, signicat, aws):
+    """Issue path 5: SIGNED → REJECTED was not an allowed transition, so the rejection looped in retries."""
+    signing = start(signers=2)
+    first, second = (s.sessionId for s in signing.sessions)
+    signicat.act(first, "sign")
+    assert run_worker(worker, aws, envelope(first)) == {"failed": set()}, "the other signer's turn: no retry"
+    assert repository.get(signing.signingId).state == repository.SIGNED
+
+    signicat.act(second, "reject")
+    assert run_worker(worker, aws, envelope(second, "package.failed")) == {"failed": set()}
+
+    stored = repository.get(signing.signingId)
+    assert (stored.state, stored.failure["code"]) == (repository.REJECTED, "REJECTED")
+    assert [s.state for s in stored.sessions] == ["SIGNED", "REJECTED"]

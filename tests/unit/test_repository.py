@@ -64,6 +64,14 @@ def test_final_states_cannot_be_left(aws):
         repository.transition(signing, repository.COMPLETED)
 
 
+@pytest.mark.parametrize("state", sorted(repository.FINAL_STATES))
+def test_every_final_state_is_reachable_from_every_state_that_is_not(aws, state):
+    """Issue path 5: a SIGNED signing could not become REJECTED, so a second signer's rejection looped."""
+    signed = repository.transition(new_signing(), repository.SIGNED)
+    assert repository.transition(signed, state).state == state
+    assert repository.get("s-1").state == state
+
+
 def test_only_non_final_signings_are_pending_for_the_reconciler(aws):
     new_signing("s-1")
     repository.transition(new_signing("s-2", sessions=("sess-2",)), repository.COMPLETED)

@@ -41,8 +41,9 @@ def announce(signing: Signing) -> None:
 
 def finish(signing: Signing, state: str, **changes: Any) -> str:
     """Move `signing` to the final `state` and announce it; the state it ended in, or "already-final"."""
+    changes.setdefault("sessions", signing.sessions)
     try:
-        finished = repository.transition(signing, state, sessions=signing.sessions, **changes)
+        finished = repository.transition(signing, state, **changes)
     except Conflict:
         current = repository.get(signing.signingId)
         if current.is_final:

@@ -1,24 +1,18 @@
-"""Packaging: a package event (completed or failed) brings its signing to where Signicat says it is, and a
-signed session's PAdES is stored in S3 (the package worker)."""
+"""Packaging: a package event (completed or failed) brings its signing to where Signicat says it is, and once
+every signer signed the PAdES is stored in S3 (the package worker)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from signing_core import clients, outcomes, repository, storage
+from signing_core import clients, lifecycle, outcomes, repository, storage
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
-from signing_core.signicat_wire import (
-    BLOCKED,
-    PACKAGE_FAILED,
-    READY,
-    REJECTED,
-    SIGNED,
-    lifecycle_state,
-    pades_document_id,
-)
+from signing_core.signicat_wire import PACKAGE_FAILED, SIGNED, lifecycle_state
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +31,11 @@ class PackageEvent:
 def handle_package_event(
     event: PackageEvent, worker_id: str, lease_seconds: int, signicat: SignicatSettings, bucket: str
 ) -> str:
-    """Bring the signing named by the event's session to the state Signicat says it is in.
+    """Bring the signing named by the event's session to the state Signicat says its sessions are in.
 
-    The event only names the session: what happened is read from the API. Duplicates and late events find a
-    final signing and change nothing. Raises RetryLater when the package is not ready yet.
+    The event only names the session: what happened is read from the API, for every session of the signing
+    (lifecycle.py decides). Duplicates and late events find a final signing and change nothing. Raises
+    RetryLater when Signicat is not done yet (the PAdES is not packaged) or another worker is storing it.
     """
     signing = repository.find_by_session(event.session_id)
     if signing is None:
@@ -49,57 +44,47 @@ def handle_package_event(
         logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
         return "unknown-session"
     if signing.is_final:
-        outcomes.announce(
-            signing
-        )  # a no-op unless an earlier try stopped between the change and its announcement
+        # An earlier try stopped between the change and its announcement may have left it unannounced.
+        outcomes.announce(signing)
         return "already-final"
-    session = clients.signicat(signicat).get_signing_session(event.session_id)
-    state = lifecycle_state(session)
-    signing = _with_session_state(signing, event.session_id, state)
-    if state == REJECTED:
-        return outcomes.finish(
-            signing, repository.REJECTED, failure={"code": "REJECTED", "detail": "a signer rejected"}
-        )
-    if event.event_name == PACKAGE_FAILED:
-        detail = f"Signicat reported packaging failed (session {state})"
-        return outcomes.finish(
-            signing, repository.FAILED, failure={"code": "PACKAGING_FAILED", "detail": detail}
-        )
-    if state != SIGNED:
-        if state not in (READY, BLOCKED):
-            logger.warning(
-                "session %s is in an unknown state %r; treating it as not final", event.session_id, state
-            )
-        raise RetryLater(f"session {event.session_id} is {state}, not signed yet")
-    document_id = pades_document_id(session)
-    if document_id is None:
-        _record(signing, repository.SIGNED)
+    answers = lifecycle.observe(clients.signicat(signicat), signing)
+    verdict = lifecycle.assess(
+        signing,
+        answers,
+        datetime.now(UTC),
+        packaging_failed=event.event_name == PACKAGE_FAILED,
+        prefer_session=event.session_id,
+    )
+    if verdict.package:
+        return _store_package(signing, verdict, worker_id, lease_seconds, signicat, bucket)
+    if verdict.ends_without_storing:
+        return outcomes.finish(signing, verdict.state, sessions=verdict.sessions, failure=verdict.failure)
+    _record(signing, verdict)
+    if verdict.waiting_for == lifecycle.FOR_PACKAGING:
         raise RetryLater(f"session {event.session_id} is signed but its PAdES is not packaged yet")
-    return _store_package(signing, document_id, worker_id, lease_seconds, signicat, bucket)
+    own_state = lifecycle_state(answers[event.session_id] or {})
+    if own_state != SIGNED:
+        raise RetryLater(f"session {event.session_id} is {own_state}, not signed yet")
+    return "waiting-for-signers"  # the last signer's event (or the reconciler) completes it
 
 
-def _with_session_state(signing: Signing, session_id: str, state: str | None) -> Signing:
-    for session in signing.sessions:
-        if session.sessionId == session_id and state:
-            session.state = state
-    return signing
-
-
-def _record(signing: Signing, state: str) -> Signing:
-    try:
-        return repository.transition(signing, state, sessions=signing.sessions)
-    except Conflict:
-        return repository.get(signing.signingId)
+def _record(signing: Signing, verdict: lifecycle.Verdict) -> None:
+    """Keep what Signicat reports (a session signed, the signing SIGNED), so that the API shows it."""
+    if verdict.state == signing.state and verdict.sessions == signing.sessions:
+        return
+    with contextlib.suppress(Conflict):  # a concurrent change wins: whoever made it read Signicat too
+        repository.transition(signing, verdict.state, sessions=verdict.sessions)
 
 
 def _store_package(
     signing: Signing,
-    document_id: str,
+    verdict: lifecycle.Verdict,
     worker_id: str,
     lease_seconds: int,
     signicat: SignicatSettings,
     bucket: str,
 ) -> str:
+    _session_id, document_id = verdict.package
     if not repository.claim_storage(signing.signingId, worker_id, lease_seconds):
         raise RetryLater(f"another worker is storing signing {signing.signingId}")
     key = storage.signed_key(signing.signingId)
@@ -112,6 +97,11 @@ def _store_package(
                 stored = storage.store_signed_pdf(stream, bucket, key, metadata)
     except storage.NotASignedPdf as error:
         return outcomes.finish(
-            signing, repository.FAILED, failure={"code": "INVALID_PACKAGE", "detail": str(error)}
+            signing,
+            repository.FAILED,
+            sessions=verdict.sessions,
+            failure={"code": "INVALID_PACKAGE", "detail": str(error)},
         )
-    return outcomes.finish(signing, repository.COMPLETED, signedDocument=stored.to_dict())
+    return outcomes.finish(
+        signing, repository.COMPLETED, sessions=verdict.sessions, signedDocument=stored.to_dict()
+    )

@@ -14,20 +14,22 @@ from signing_core import aws, settings
 from signing_core.errors import Conflict, NotFound
 from signing_core.signicat_wire import READY
 from signing_core.timestamps import now_iso
-from signing_core.vocabulary import (
+from signing_core.vocabulary import (  # noqa: F401 - every state is read from here too (repository.REJECTED)
     AWAITING_SIGNATURE,
     CANCELLED,
     COMPLETED,
     EXPIRED,
     FAILED,
     FINAL_STATES,
-    REJECTED,  # noqa: F401 - every state is read from here too (repository.REJECTED)
+    REJECTED,
     SIGNED,
 )
 
+# Every final state can be reached from every state that is not final (docs/architecture.md has the table of
+# what Signicat reports and where it leads: lifecycle.py).
 TRANSITIONS = {
     AWAITING_SIGNATURE: frozenset({SIGNED}) | FINAL_STATES,
-    SIGNED: frozenset({COMPLETED, FAILED, EXPIRED, CANCELLED}),
+    SIGNED: FINAL_STATES,
 }
 PENDING = "PENDING"
 
@@ -40,7 +42,8 @@ def _changed_at() -> str:
 class Session:
     sessionId: str
     signatureUrl: str
-    state: str = READY  # Signicat's lifecycle state of the session
+    state: str = READY  # as Signicat reports it; CANCELLED or EXPIRED once Signicat no longer has it
+    dueDate: str | None = None  # as Signicat set it: after it, Signicat answers 404 for the session
 
 
 @dataclass

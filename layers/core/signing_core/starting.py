@@ -14,6 +14,7 @@ from signing_core.repository import Session, Signing
 from signing_core.settings import StartSettings
 from signing_core.signicat_errors import SignicatError
 from signing_core.signicat_wire import READY, lifecycle_state, references_collection, session_body
+from signing_core.timestamps import iso
 from signing_core.vocabulary import (
     AUTHENTICATION_BASED,
     CONTENT_TYPES,
@@ -172,9 +173,17 @@ def _start_at_signicat(
         title=request.title,
         externalReference=external_reference,
         documentCollectionId=collection_id,
-        sessions=[Session(s["id"], s["signatureUrl"], lifecycle_state(s) or READY) for s in created],
+        sessions=[
+            Session(s["id"], s["signatureUrl"], lifecycle_state(s) or READY, _due(s, request))
+            for s in created
+        ],
         source=request.source,
     )
+
+
+def _due(created: dict[str, Any], request: SigningRequest) -> str | None:
+    """The session's due date as Signicat set it (after it, Signicat answers 404 for the session)."""
+    return created.get("dueDate") or (iso(request.dueDate) if request.dueDate else None)
 
 
 def _session_body(
