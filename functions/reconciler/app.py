@@ -1,4 +1,5 @@
-"""Reconciler (on a schedule): signings whose webhook may be lost are caught up from Signicat."""
+"""Reconciler (on a schedule): signings whose webhook or announcement may be lost are caught up, for as long as
+the invocation has time."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def settings() -> ReconcilerSettings:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     configured = settings()
-    older_than = timedelta(minutes=configured.reconcile_after_minutes)
-    counts = reconciling.reconcile(older_than, configured.signicat, configured.queue_url)
+    counts = reconciling.reconcile(
+        timedelta(minutes=configured.reconcile_after_minutes),
+        configured.signicat,
+        configured.queue_url,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
     logger.info("reconciled", extra=counts)
     return counts

@@ -37,6 +37,24 @@ def signicat(aws, monkeypatch):
     clients.signicat.cache_clear()
 
 
+@pytest.fixture
+def announced(aws):
+    """EventBridge's default bus routes the product's events into a queue the test reads."""
+    events = aws.session.client("events")
+    queue_url = aws.sqs.create_queue(QueueName="announced")["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="signings", EventPattern=json.dumps({"source": ["esign.signing"]}))
+    events.put_targets(Rule="signings", Targets=[{"Id": "queue", "Arn": arn}])
+
+    def read() -> list[dict]:
+        messages = aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return read
+
+
 class Emulator:
     """The emulator's script controls, as a test uses them."""
 
@@ -55,25 +73,31 @@ class Emulator:
         requests.put(f"{self.url}/_emulator/faults", json=faults, timeout=10).raise_for_status()
 
     def session(self, session_id: str) -> dict:
-        return self._get(f"/sign/signing-sessions/{session_id}").json()
+        return self._sign_api("GET", f"/signing-sessions/{session_id}").json()
 
     def sessions(self) -> list[dict]:
         """Every session the emulator holds (a deleted one is gone)."""
-        listed = self._get("/sign/signing-sessions?limit=1000").json()
+        listed = self._sign_api("GET", "/signing-sessions?limit=1000").json()
         return listed["data"] if isinstance(listed, dict) else listed
 
     def document(self, document_id: str) -> bytes:
         """A document's bytes as Signicat holds them."""
-        return self._get(f"/sign/documents/{document_id}").content
+        return self._sign_api("GET", f"/documents/{document_id}").content
 
-    def _get(self, path: str) -> requests.Response:
+    def delete_session(self, session_id: str) -> None:
+        """Delete a session the way someone at Signicat (the dashboard, another client) would."""
+        self._sign_api("DELETE", f"/signing-sessions/{session_id}")
+
+    def _sign_api(self, method: str, path: str) -> requests.Response:
         token = requests.post(
             f"{self.url}/auth/open/connect/token",
             data={"grant_type": "client_credentials", "scope": "signicat-api"},
             auth=(SIGNICAT_CREDENTIALS["clientId"], SIGNICAT_CREDENTIALS["clientSecret"]),
             timeout=10,
         ).json()["access_token"]
-        answer = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        answer = requests.request(
+            method, f"{self.url}/sign{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         answer.raise_for_status()
         return answer
 
@@ -97,5 +121,8 @@ class FakeContext:
     invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
     aws_request_id = "req-1"
 
+    def __init__(self, remaining_seconds: float = 30) -> None:
+        self.remaining_seconds = remaining_seconds
+
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return int(self.remaining_seconds * 1000)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from signing_core import repository
+from signing_core import claims, follow_ups, repository
 from signing_core.errors import Conflict, NotFound
 from signing_core.repository import Session, Signing
 
@@ -72,22 +72,46 @@ def test_every_final_state_is_reachable_from_every_state_that_is_not(aws, state)
     assert repository.get("s-1").state == state
 
 
-def test_only_non_final_signings_are_pending_for_the_reconciler(aws):
-    new_signing("s-1")
-    repository.transition(new_signing("s-2", sessions=("sess-2",)), repository.COMPLETED)
-    assert repository.pending_since_before("9999") == ["s-1"]
-    assert repository.pending_since_before("2000") == []
+def test_signings_to_check_and_to_announce_are_found_by_a_query_least_recently_looked_at_first(aws):
+    for name in ("s-1", "s-2", "s-3"):
+        new_signing(name, sessions=(f"sess-{name}",))
+    follow_ups.mark_checked("s-1")  # looked at last
+    ended = repository.transition(repository.get("s-2"), repository.EXPIRED)
+
+    assert list(follow_ups.due(repository.CHECK, "9999")) == ["s-3", "s-1"]
+    assert list(follow_ups.due(repository.CHECK, "2000")) == []
+    assert list(follow_ups.due(repository.ANNOUNCE, "9999")) == [ended.signingId]
+    follow_ups.mark_announced("s-2")
+    assert list(follow_ups.due(repository.ANNOUNCE, "9999")) == []
+    assert repository.get("s-2").notified
+
+
+def test_follow_ups_are_read_page_by_page(aws, monkeypatch):
+    monkeypatch.setattr(follow_ups, "PAGE_SIZE", 2)
+    for number in range(5):
+        new_signing(f"s-{number}", sessions=(f"sess-{number}",))
+    assert sorted(follow_ups.due(repository.CHECK, "9999")) == [f"s-{number}" for number in range(5)]
+
+
+def test_a_look_changes_nothing_but_the_order_and_never_creates_an_item(aws):
+    signing = new_signing()
+    follow_ups.mark_checked("s-1")
+    follow_ups.mark_checked("no-such-signing")
+    stored = repository.get("s-1")
+    assert (stored.version, stored.updatedAt) == (signing.version, signing.updatedAt)
+    with pytest.raises(NotFound):
+        repository.get("no-such-signing")
 
 
 def test_storage_claim_is_exclusive_until_its_lease_runs_out(aws):
     new_signing()
-    assert repository.claim_storage("s-1", "worker-1", lease_seconds=60)
-    assert not repository.claim_storage("s-1", "worker-2", lease_seconds=60)
-    assert repository.claim_storage("s-1", "worker-1", lease_seconds=60), "the owner may take it again"
-    assert repository.claim_storage("s-1", "worker-1", lease_seconds=-1)
-    assert repository.claim_storage("s-1", "worker-2", lease_seconds=60), "an expired lease is taken over"
+    assert claims.claim("s-1", "worker-1", lease_seconds=60)
+    assert not claims.claim("s-1", "worker-2", lease_seconds=60)
+    assert claims.claim("s-1", "worker-1", lease_seconds=60), "the owner may take it again"
+    assert claims.claim("s-1", "worker-1", lease_seconds=-1)
+    assert claims.claim("s-1", "worker-2", lease_seconds=60), "an expired lease is taken over"
 
 
 def test_a_final_signing_cannot_be_claimed_for_storage(aws):
     repository.transition(new_signing(), repository.COMPLETED)
-    assert not repository.claim_storage("s-1", "worker-1", lease_seconds=60)
+    assert not claims.claim("s-1", "worker-1", lease_seconds=60)

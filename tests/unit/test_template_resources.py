@@ -24,7 +24,7 @@ def test_table_has_the_lookup_indexes_and_ttl(aws):
     assert {index["IndexName"] for index in description["GlobalSecondaryIndexes"]} == {
         "bySession",
         "byExternalReference",
-        "byPending",
+        "byFollowUp",
     }
     ttl = aws.table.meta.client.describe_time_to_live(TableName=aws.table.name)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"

@@ -13,7 +13,7 @@ def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
     """Delete the sessions at Signicat and end the signing as CANCELLED; cancelling twice changes nothing."""
     signing = repository.get(signing_id)
     if signing.state == repository.CANCELLED:
-        outcomes.announce(signing)
+        outcomes.announce_or_leave_it(signing)
         return signing
     if signing.is_final:
         raise Conflict(f"signing {signing_id} is {signing.state} and cannot be cancelled")
@@ -28,5 +28,5 @@ def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
         cancelled = repository.transition(signing, repository.CANCELLED, sessions=signing.sessions)
     except Conflict:
         return cancel_signing(signing_id, signicat)  # it changed meanwhile: decide again on what it is now
-    outcomes.announce(cancelled)
+    outcomes.announce_or_leave_it(cancelled)  # if it fails, the reconciler announces it: the cancel happened
     return cancelled

@@ -1,7 +1,9 @@
 """A signing's final state: reached, then announced (an EventBridge event for other systems, the drop-folder receipt).
 
-At least once: the signing is marked notified only after both are done, and every path that finds a final
-signing not yet notified (a retried queue message, a repeated cancel) announces it again.
+At least once, whatever fails when: the write that makes a signing final also leaves it to be announced
+(followUp ANNOUNCE, follow_ups.py), the signing is marked announced only after both are done, and every path
+that finds a final signing not yet announced (a retried queue message, a repeated cancel, the reconciler, which
+looks for exactly those) announces it again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from signing_core import aws, receipts, repository, settings
+from signing_core import aws, follow_ups, receipts, repository, settings
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 
@@ -36,21 +38,36 @@ def announce(signing: Signing) -> None:
     if receipts.came_from_drop_folder(signing):
         receipts.finish(signing)
     publish(signing)
-    repository.mark_notified(signing.signingId)
+    follow_ups.mark_announced(signing.signingId)
 
 
-def finish(signing: Signing, state: str, **changes: Any) -> str:
-    """Move `signing` to the final `state` and announce it; the state it ended in, or "already-final"."""
+def announce_or_leave_it(signing: Signing) -> bool:
+    """Announce now if that works; if not, the reconciler announces it later (it stays in follow-ups)."""
+    try:
+        announce(signing)
+    except Exception:
+        logger.exception("could not announce signing %s now; the reconciler will", signing.signingId)
+        return False
+    return True
+
+
+def finish(signing: Signing, state: str, *, announce_later_if_it_fails: bool = False, **changes: Any) -> str:
+    """Move `signing` to the final `state` and announce it; the state it ended in, or "already-final".
+
+    An announcement that fails is raised (a queue message is retried), or with `announce_later_if_it_fails`
+    left to the reconciler (the change itself has happened and is what the caller is told).
+    """
+    announcer = announce_or_leave_it if announce_later_if_it_fails else announce
     changes.setdefault("sessions", signing.sessions)
     try:
         finished = repository.transition(signing, state, **changes)
     except Conflict:
         current = repository.get(signing.signingId)
         if current.is_final:
-            announce(current)
+            announcer(current)
             return "already-final"
         raise RetryLater(f"signing {signing.signingId} changed meanwhile") from None
-    announce(finished)
+    announcer(finished)
     return state
 
 

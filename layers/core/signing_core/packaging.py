@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from signing_core import clients, lifecycle, outcomes, repository, storage
+from signing_core import claims, clients, lifecycle, outcomes, repository, storage
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
@@ -85,7 +85,7 @@ def _store_package(
     bucket: str,
 ) -> str:
     _session_id, document_id = verdict.package
-    if not repository.claim_storage(signing.signingId, worker_id, lease_seconds):
+    if not claims.claim(signing.signingId, worker_id, lease_seconds):
         raise RetryLater(f"another worker is storing signing {signing.signingId}")
     key = storage.signed_key(signing.signingId)
     metadata = {"signing-id": signing.signingId, storage.SOURCE_DOCUMENT_METADATA: document_id}

@@ -1,84 +1,110 @@
-"""Lost webhooks (the reconciler): signings unchanged for a while are checked against Signicat."""
+"""Lost webhooks and lost announcements (the reconciler): what the product still has to do, done on a schedule.
+
+Each run first announces final signings whose announcement did not go out, then checks signings that are
+not final against Signicat, least recently looked at first (follow_ups.py), for as long as the run has time.
+A signed and packaged signing gets the queue message the webhook would have sent (the worker stores it); any
+other end Signicat reports (lifecycle.py) is recorded here. One signing's failure is logged and counted, and
+the run goes on with the next.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signing_core import clients, outcomes, package_queue, repository
+from signing_core import clients, follow_ups, lifecycle, outcomes, package_queue, repository
+from signing_core.errors import Conflict
+from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
-from signing_core.signicat_errors import SignicatError
-from signing_core.signicat_wire import (
-    PACKAGE_COMPLETED,
-    PACKAGE_FAILED,
-    REJECTED,
-    SIGNED,
-    lifecycle_state,
-    pades_document_id,
-)
+from signing_core.signicat_wire import PACKAGE_COMPLETED
 from signing_core.timestamps import iso, now_iso
 
 logger = logging.getLogger(__name__)
 
+# A run stops taking up signings this long before its time runs out: more than one signing's slowest check
+# (its sessions read with the client's retries), so a run ends on its own rather than being killed.
+SAFETY_MARGIN_SECONDS = 60
+COUNTS = ("announced", "checked", "queued", "rejected", "expired", "cancelled", "failed", "outOfTime")
+
 
 def reconcile(
-    older_than: timedelta, signicat: SignicatSettings, queue_url: str, limit: int = 100
+    older_than: timedelta,
+    signicat: SignicatSettings,
+    queue_url: str,
+    time_left: Callable[[], float],
+    now: datetime | None = None,
 ) -> dict[str, int]:
-    """Catch up signings unchanged for `older_than`: queue what the webhook would have, expire what is due."""
-    now = datetime.now(UTC)
-    cutoff = iso(now - older_than, "milliseconds")
-    counts = {"checked": 0, "queued": 0, "expired": 0}
-    for signing_id in repository.pending_since_before(cutoff, limit):
-        signing = repository.get(signing_id)
-        if signing.is_final:
-            continue
-        counts["checked"] += 1
-        due_passed = False
-        for session in signing.sessions:
+    """Follow up every signing last looked at more than `older_than` ago, while `time_left()` (seconds) allows.
+
+    `now` is the moment due dates are judged against (the clock's, unless given). Answers counts: checked
+    (signings not final looked at), what came of them (queued, rejected, expired, cancelled), announced, failed,
+    and outOfTime (1 when the run stopped before the end of the work).
+    """
+    # Looks are recorded with the clock, so the bound is the clock's: what this run looks at, it does not read
+    # again.
+    looked_at_before = iso(datetime.now(UTC) - older_than, "milliseconds")
+    moment = now or datetime.now(UTC)
+    counts = dict.fromkeys(COUNTS, 0)
+    for kind, follow_up in ((repository.ANNOUNCE, _announce), (repository.CHECK, _check)):
+        for signing_id in follow_ups.due(kind, looked_at_before):
+            if time_left() < SAFETY_MARGIN_SECONDS:
+                counts["outOfTime"] = 1
+                return counts
+            if kind == repository.CHECK:
+                counts["checked"] += 1
             try:
-                remote = clients.signicat(signicat).get_signing_session(session.sessionId)
-            except SignicatError as error:
-                logger.warning("reconciler could not read session %s: %s", session.sessionId, error)
-                continue
-            state = lifecycle_state(remote)
-            event_name = None
-            if state == REJECTED:
-                event_name = PACKAGE_FAILED
-            elif state == SIGNED and pades_document_id(remote):
-                event_name = PACKAGE_COMPLETED
-            if event_name:
-                package_queue.send(queue_url, _recovered_event(event_name, remote), now.timestamp())
-                counts["queued"] += 1
-                break
-            due_passed = due_passed or (state != SIGNED and _is_past(remote.get("dueDate"), now))
-        else:
-            if due_passed:
-                failure = {"code": "EXPIRED", "detail": "the due date passed before every signer signed"}
-                if outcomes.finish(signing, repository.EXPIRED, failure=failure) == repository.EXPIRED:
-                    counts["expired"] += 1
+                outcome = follow_up(repository.get(signing_id), signicat, queue_url, moment)
+            except Exception:
+                logger.exception("could not follow up signing %s; a later run tries again", signing_id)
+                outcome = "failed"
+            finally:
+                follow_ups.mark_checked(signing_id)  # to the back of the queue, whatever came of it
+            if outcome:
+                counts[outcome] += 1
     return counts
 
 
-def _recovered_event(event_name: str, session: dict[str, Any]) -> dict[str, Any]:
+def _announce(signing: Signing, _signicat: SignicatSettings, _queue_url: str, _now: datetime) -> str | None:
+    if signing.notified:
+        return None  # announced meanwhile (the index follows the table a moment later)
+    outcomes.announce(signing)
+    return "announced"
+
+
+def _check(signing: Signing, signicat: SignicatSettings, queue_url: str, now: datetime) -> str | None:
+    if signing.is_final:
+        return None  # ended meanwhile; its announcement is followed up on its own
+    answers = lifecycle.observe(clients.signicat(signicat), signing)
+    verdict = lifecycle.assess(signing, answers, now)
+    if verdict.package:
+        session_id, _document_id = verdict.package
+        package_queue.send(queue_url, _recovered_event(answers[session_id]), time.time())
+        return "queued"
+    if verdict.ends_without_storing:
+        ended = outcomes.finish(signing, verdict.state, sessions=verdict.sessions, failure=verdict.failure)
+        return ended.lower() if ended == verdict.state else None
+    if verdict.state != signing.state or verdict.sessions != signing.sessions:
+        # What Signicat reports, so that the API shows it (a session signed, the signing SIGNED); a concurrent
+        # change wins: whoever made it read Signicat too.
+        with contextlib.suppress(Conflict):
+            repository.transition(signing, verdict.state, sessions=verdict.sessions)
+    return None
+
+
+def _recovered_event(session: dict[str, Any]) -> dict[str, Any]:
     """The envelope Signicat would have delivered, marked as the reconciler's."""
     return {
         "id": f"reconciler-{uuid.uuid4()}",
         "timestamp": now_iso(),
-        "eventName": event_name,
+        "eventName": PACKAGE_COMPLETED,
         "sender": "reconciler",
         "eventData": {"id": session["id"], "externalId": session.get("externalReference")},
         "accountId": None,
         "expiresAt": None,
         "tags": ["recovered"],
     }
-
-
-def _is_past(moment: str | None, now: datetime) -> bool:
-    if not moment:
-        return False
-    try:
-        return datetime.fromisoformat(moment.replace("Z", "+00:00")) < now
-    except ValueError:
-        return False

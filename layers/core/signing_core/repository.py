@@ -1,7 +1,9 @@
 """The signing state machine, kept in DynamoDB with conditional, versioned transitions.
 
 One table (see docs/architecture.md): the signing item, one link item per signing session (GSI bySession),
-and a sparse `pending` attribute on non-final signings (GSI byPending) so the reconciler never scans.
+and a sparse `followUp` attribute (GSI byFollowUp, sorted by `checkedAt`) on every signing the reconciler
+still has work with: CHECK while it is not final, ANNOUNCE once final until its announcement went out
+(follow_ups.py reads it; claims.py holds the storage claim).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ TRANSITIONS = {
     AWAITING_SIGNATURE: frozenset({SIGNED}) | FINAL_STATES,
     SIGNED: FINAL_STATES,
 }
-PENDING = "PENDING"
+# What the reconciler still has to do about a signing (the sparse attribute `followUp`).
+CHECK = "CHECK"  # not final: check it against Signicat
+ANNOUNCE = "ANNOUNCE"  # final, not announced yet: announce it
 
 
 def _changed_at() -> str:
@@ -91,12 +95,17 @@ class Signing:
         )
 
 
-def _table():
+def table():
     return aws.resource("dynamodb").Table(settings.common().table_name)
 
 
-def _key(signing_id: str) -> dict[str, str]:
+def key(signing_id: str) -> dict[str, str]:
+    """The signing item's primary key."""
     return {"pk": f"SIGNING#{signing_id}", "sk": "SIGNING"}
+
+
+def signing_id_of(item: dict[str, Any]) -> str:
+    return item["pk"].removeprefix("SIGNING#")
 
 
 def _expiration() -> int:
@@ -106,8 +115,8 @@ def _expiration() -> int:
 def create(signing: Signing, also: tuple[dict[str, Any], ...] = ()) -> Signing:
     """Store a new signing and its session links in one transaction, with `also` (items in DynamoDB's form)."""
     table_name = settings.common().table_name
-    item = {**_key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
-    item["pending"] = PENDING
+    item = {**key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
+    item.update(followUp=CHECK, checkedAt=signing.createdAt)
     writes = [
         {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
@@ -135,47 +144,38 @@ def _serialize(writes: list[dict]) -> list[dict]:
 
 
 def get(signing_id: str) -> Signing:
-    item = _table().get_item(Key=_key(signing_id), ConsistentRead=True).get("Item")
+    item = table().get_item(Key=key(signing_id), ConsistentRead=True).get("Item")
     if not item:
         raise NotFound(f"no signing with id {signing_id}")
     return Signing.from_item(item)
 
 
 def find_by_session(session_id: str) -> Signing | None:
-    items = _table().query(
+    items = table().query(
         IndexName="bySession",
         KeyConditionExpression="sessionId = :id",
         ExpressionAttributeValues={":id": session_id},
     )["Items"]
     if not items:
         return None
-    return get(items[0]["pk"].removeprefix("SIGNING#"))
+    return get(signing_id_of(items[0]))
 
 
 def find_by_external_reference(external_reference: str) -> list[Signing]:
-    items = _table().query(
+    items = table().query(
         IndexName="byExternalReference",
         KeyConditionExpression="externalReference = :ref",
         ExpressionAttributeValues={":ref": external_reference},
     )["Items"]
-    return [get(item["pk"].removeprefix("SIGNING#")) for item in items if item["sk"] == "SIGNING"]
-
-
-def pending_since_before(cutoff_iso: str, limit: int = 100) -> list[str]:
-    """Ids of non-final signings unchanged since before `cutoff_iso`, oldest first (a query, not a scan)."""
-    items = _table().query(
-        IndexName="byPending",
-        KeyConditionExpression="pending = :p AND updatedAt < :cutoff",
-        ExpressionAttributeValues={":p": PENDING, ":cutoff": cutoff_iso},
-        Limit=limit,
-    )["Items"]
-    return [item["pk"].removeprefix("SIGNING#") for item in items]
+    return [get(signing_id_of(item)) for item in items if item["sk"] == "SIGNING"]
 
 
 def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     """Move `signing` to `state` if nobody changed it since it was read; raise Conflict otherwise.
 
-    Moving to the state it is already in only applies `changes` (e.g. one more session signed).
+    Moving to the state it is already in only applies `changes` (e.g. one more session signed). A change counts
+    as a look at the signing (`checkedAt`); a final state leaves the signing to be announced (followUp ANNOUNCE)
+    in the same write, so no final state is ever both unannounced and out of the reconciler's sight.
     """
     if state != signing.state and state not in TRANSITIONS.get(signing.state, ()):
         raise Conflict(f"signing {signing.signingId} is {signing.state} and cannot become {state}")
@@ -185,17 +185,21 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     updated.updatedAt = _changed_at()
     values = {":state": state, ":version": updated.version, ":expected": signing.version}
     assignments = ["#state = :state", "version = :version"]
-    for name, value in {**changes, "updatedAt": updated.updatedAt, "expiration": _expiration()}.items():
+    written = {**changes, "updatedAt": updated.updatedAt, "checkedAt": updated.updatedAt}
+    written["expiration"] = _expiration()
+    if state in FINAL_STATES and not signing.is_final:
+        written["followUp"] = ANNOUNCE
+    for name, value in written.items():
         if name == "sessions":
             value = [asdict(s) if isinstance(s, Session) else s for s in value]
         values[f":{name}"] = value
         assignments.append(f"{name} = :{name}")
-    removals = " REMOVE pending, storageClaim" if state in FINAL_STATES else ""
+    removals = " REMOVE storageClaim" if state in FINAL_STATES else ""
     from botocore.exceptions import ClientError
 
     try:
-        _table().update_item(
-            Key=_key(signing.signingId),
+        table().update_item(
+            Key=key(signing.signingId),
             UpdateExpression="SET " + ", ".join(assignments) + removals,
             ConditionExpression="version = :expected",
             ExpressionAttributeNames={"#state": "state"},
@@ -206,38 +210,3 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
             raise Conflict(f"signing {signing.signingId} changed while it was being updated") from None
         raise
     return updated
-
-
-def claim_storage(signing_id: str, owner: str, lease_seconds: int) -> bool:
-    """Take the right to store this signing's PAdES for `lease_seconds`, so two workers never both store it.
-
-    A claim whose lease has run out (its worker died mid-stream) can be taken over.
-    """
-    from botocore.exceptions import ClientError
-
-    now = int(time.time())
-    try:
-        _table().update_item(
-            Key=_key(signing_id),
-            UpdateExpression="SET storageClaim = :claim",
-            ConditionExpression="attribute_exists(pending) AND "
-            "(attribute_not_exists(storageClaim) OR storageClaim.#until < :now OR storageClaim.#owner = :owner)",
-            ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
-            ExpressionAttributeValues={
-                ":claim": {"owner": owner, "until": now + lease_seconds},
-                ":now": now,
-                ":owner": owner,
-            },
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def mark_notified(signing_id: str) -> None:
-    """Remember that the final state was announced, so a retried message does not announce it again."""
-    _table().update_item(
-        Key=_key(signing_id), UpdateExpression="SET notified = :yes", ExpressionAttributeValues={":yes": True}
-    )
