@@ -112,6 +112,15 @@ def test_storage_claim_is_exclusive_until_its_lease_runs_out(aws):
     assert claims.claim("s-1", "worker-2", lease_seconds=60), "an expired lease is taken over"
 
 
+def test_a_released_claim_can_be_taken_and_only_its_owner_releases_it(aws):
+    new_signing()
+    assert claims.claim("s-1", "cancel-1", lease_seconds=60)
+    claims.release("s-1", "worker-1")
+    assert not claims.claim("s-1", "worker-1", lease_seconds=60)
+    claims.release("s-1", "cancel-1")
+    assert claims.claim("s-1", "worker-1", lease_seconds=60)
+
+
 def test_a_final_signing_cannot_be_claimed_for_storage(aws):
     repository.transition(new_signing(), repository.COMPLETED)
     assert not claims.claim("s-1", "worker-1", lease_seconds=60)

@@ -1,32 +1,87 @@
-"""Cancelling a signing: its sessions deleted at Signicat, the signing ended as CANCELLED and announced."""
+"""Cancelling a signing: its sessions deleted at Signicat, the signing ended as CANCELLED and announced.
+
+A cancel and the package worker never both end a signing: each first takes the signing's storage claim
+(claims.py). A worker storing the PAdES holds it, so the cancel answers 409 and the signing completes; while
+the cancel holds it, a worker defers. A signing whose signers have all signed is not cancelled either (409):
+Signicat is packaging it, and it completes.
+"""
 
 from __future__ import annotations
 
-from signing_core import clients, outcomes, repository
-from signing_core.errors import Conflict
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from signing_core import claims, clients, lifecycle, outcomes, repository
+from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
 from signing_core.signicat_errors import SignicatError
+
+# Longer than the API function's timeout: a cancel that died with it gives the claim up after this.
+CLAIM_SECONDS = 60
 
 
 def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
     """Delete the sessions at Signicat and end the signing as CANCELLED; cancelling twice changes nothing."""
     signing = repository.get(signing_id)
-    if signing.state == repository.CANCELLED:
-        outcomes.announce_or_leave_it(signing)
-        return signing
     if signing.is_final:
-        raise Conflict(f"signing {signing_id} is {signing.state} and cannot be cancelled")
-    for session in signing.sessions:
-        try:
-            clients.signicat(signicat).delete_signing_session(session.sessionId)
-        except SignicatError as error:
-            if error.status != 404:  # already gone at Signicat is what we want
-                raise
-        session.state = repository.CANCELLED
+        return _already_ended(signing)
+    owner = f"cancel-{uuid.uuid4()}"
+    if not claims.claim(signing_id, owner, CLAIM_SECONDS):
+        current = repository.get(signing_id)
+        if current.is_final:
+            return _already_ended(current)
+        raise Conflict(f"signing {signing_id} cannot be cancelled: its signed document is being stored")
     try:
-        cancelled = repository.transition(signing, repository.CANCELLED, sessions=signing.sessions)
-    except Conflict:
-        return cancel_signing(signing_id, signicat)  # it changed meanwhile: decide again on what it is now
-    outcomes.announce_or_leave_it(cancelled)  # if it fails, the reconciler announces it: the cancel happened
-    return cancelled
+        return _cancel_claimed(repository.get(signing_id), signicat)
+    finally:
+        claims.release(signing_id, owner)  # a no-op once the signing is final (the final state removed it)
+
+
+def _already_ended(signing: Signing) -> Signing:
+    if signing.state != repository.CANCELLED:
+        raise Conflict(f"signing {signing.signingId} is {signing.state} and cannot be cancelled")
+    outcomes.announce_or_leave_it(signing)
+    return signing
+
+
+def _cancel_claimed(signing: Signing, signicat: SignicatSettings) -> Signing:
+    client = clients.signicat(signicat)
+    answers = lifecycle.observe(client, signing)
+    verdict = lifecycle.assess(signing, answers, datetime.now(UTC))
+    if verdict.package or verdict.waiting_for == lifecycle.FOR_PACKAGING:
+        raise Conflict(f"signing {signing.signingId} cannot be cancelled: every signer signed; it completes")
+    if verdict.ends_without_storing and verdict.state != repository.CANCELLED:
+        # It already ended otherwise at Signicat (a signer rejected, the due date passed): record that instead.
+        outcomes.finish(
+            signing,
+            verdict.state,
+            sessions=verdict.sessions,
+            failure=verdict.failure,
+            announce_later_if_it_fails=True,
+        )
+        raise Conflict(f"signing {signing.signingId} is {verdict.state} and cannot be cancelled")
+    for session_id, answer in answers.items():
+        if answer is not lifecycle.GONE:
+            _delete(client, session_id)
+    cancelled = [replace(session, state=repository.CANCELLED) for session in verdict.sessions]
+    try:
+        outcomes.finish(signing, repository.CANCELLED, sessions=cancelled, announce_later_if_it_fails=True)
+    except RetryLater:
+        # A worker recorded a session's state meanwhile (it may record, not store, while the cancel holds the
+        # claim); the sessions are gone at Signicat, so the decision stands.
+        again = repository.get(signing.signingId)
+        outcomes.finish(again, repository.CANCELLED, sessions=cancelled, announce_later_if_it_fails=True)
+    current = repository.get(signing.signingId)
+    if current.state != repository.CANCELLED:
+        raise Conflict(f"signing {signing.signingId} is {current.state} and cannot be cancelled")
+    return current
+
+
+def _delete(client, session_id: str) -> None:
+    try:
+        client.delete_signing_session(session_id)
+    except SignicatError as error:
+        if error.status != 404:  # already gone at Signicat is what we want
+            raise

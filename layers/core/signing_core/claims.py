@@ -1,8 +1,9 @@
 """The storage claim: the exclusive right, for a while, to bring a signing to its end.
 
-The package worker takes it before it stores the PAdES, so two deliveries of one event never both store it.
-The claim is a lease on the signing item (`storageClaim {owner, until}`): one whose holder died runs out and
-can be taken over. A final state removes it.
+The package worker takes it before it stores the PAdES, so two deliveries of one event never both store it, and
+a cancel takes it while it decides and deletes the sessions, so a cancel never lands while the PAdES is being
+stored (and a worker never stores for a signing being cancelled). The claim is a lease on the signing item
+(`storageClaim {owner, until}`): one whose holder died runs out and can be taken over. A final state removes it.
 """
 
 from __future__ import annotations
@@ -36,3 +37,20 @@ def claim(signing_id: str, owner: str, lease_seconds: int) -> bool:
             return False
         raise
     return True
+
+
+def release(signing_id: str, owner: str) -> None:
+    """Give the claim back (its holder gave up), if `owner` still holds it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        repository.table().update_item(
+            Key=repository.key(signing_id),
+            UpdateExpression="REMOVE storageClaim",
+            ConditionExpression="storageClaim.#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": owner},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise

@@ -44,7 +44,9 @@ def handle_package_event(
         logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
         return "unknown-session"
     if signing.is_final:
-        # An earlier try stopped between the change and its announcement may have left it unannounced.
+        # A worker stopped between storing and recording may have left a PAdES for a signing that ended otherwise;
+        # an earlier try stopped between the change and its announcement may have left it unannounced.
+        _remove_orphan(signing, bucket)
         outcomes.announce(signing)
         return "already-final"
     answers = lifecycle.observe(clients.signicat(signicat), signing)
@@ -86,7 +88,7 @@ def _store_package(
 ) -> str:
     _session_id, document_id = verdict.package
     if not claims.claim(signing.signingId, worker_id, lease_seconds):
-        raise RetryLater(f"another worker is storing signing {signing.signingId}")
+        raise RetryLater(f"another worker is storing signing {signing.signingId}, or it is being cancelled")
     key = storage.signed_key(signing.signingId)
     metadata = {"signing-id": signing.signingId, storage.SOURCE_DOCUMENT_METADATA: document_id}
     try:
@@ -102,6 +104,22 @@ def _store_package(
             sessions=verdict.sessions,
             failure={"code": "INVALID_PACKAGE", "detail": str(error)},
         )
-    return outcomes.finish(
+    outcome = outcomes.finish(
         signing, repository.COMPLETED, sessions=verdict.sessions, signedDocument=stored.to_dict()
     )
+    if outcome != repository.COMPLETED:  # it ended otherwise while this worker stored
+        _remove_orphan(repository.get(signing.signingId), bucket)
+    return outcome
+
+
+def _remove_orphan(signing: Signing, bucket: str) -> None:
+    """A signing that ended without its PAdES keeps no PAdES: no object without a record."""
+    if signing.is_final and signing.state != repository.COMPLETED:
+        removed = storage.remove_every_version(bucket, storage.signed_key(signing.signingId))
+        if removed:
+            logger.warning(
+                "removed %d stored version(s) of signing %s, which is %s",
+                removed,
+                signing.signingId,
+                signing.state,
+            )

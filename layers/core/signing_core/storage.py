@@ -158,6 +158,19 @@ def find_signed_pdf(bucket: str, key: str, document_id: str) -> StoredDocument |
     return StoredDocument(bucket, key, reader.sha256, reader.size, found.get("VersionId"))
 
 
+def remove_every_version(bucket: str, key: str) -> int:
+    """Delete every version (and delete marker) of exactly `key`: what no record refers to must not stay behind,
+    not even as a noncurrent version. Answers how many were removed."""
+    s3 = aws.client("s3")
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            if version["Key"] == key:
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+                removed += 1
+    return removed
+
+
 def download_url(bucket: str, key: str, expires_in: int) -> str:
     return aws.client("s3").generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
