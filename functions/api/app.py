@@ -160,7 +160,8 @@ def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) ->
 )
 def cancel_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """Delete the signing sessions at Signicat and end the signing as CANCELLED. A second call changes nothing;
-    a signing that already ended otherwise answers 409."""
+    409 when the signing already ended otherwise, when every signer has signed (it completes), or while its
+    signed document is being stored."""
     cancelled = cancelling.cancel_signing(signingId, settings().start.signicat)
     return SigningOut.model_validate(reading.describe(cancelled, settings().download_url_ttl_seconds))
 

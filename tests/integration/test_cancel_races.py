@@ -139,3 +139,19 @@ def test_a_worker_stopped_after_storing_leaves_no_object_once_the_signing_ended_
 
     assert repository.get(signing.signingId).state == repository.EXPIRED
     assert signed_versions(aws, signing.signingId) == []
+
+
+def test_a_session_state_recorded_while_a_cancel_deletes_does_not_undo_the_cancel(signicat, aws, monkeypatch):
+    signing = start(signers=2)
+    client = clients.signicat(SignicatSettings.from_env())
+    delete = client.delete_signing_session
+
+    def recorded_meanwhile(session_id):
+        # A worker records what it read (it may, while the cancel holds the claim): the version moves on.
+        current = repository.get(signing.signingId)
+        repository.transition(current, repository.SIGNED, sessions=current.sessions)
+        delete(session_id)
+
+    monkeypatch.setattr(client, "delete_signing_session", recorded_meanwhile)
+    assert cancel(signing).state == repository.CANCELLED
+    assert [s.state for s in repository.get(signing.signingId).sessions] == ["CANCELLED", "CANCELLED"]

@@ -20,6 +20,7 @@ from signing_core.signicat_errors import SignicatError
 
 # Longer than the API function's timeout: a cancel that died with it gives the claim up after this.
 CLAIM_SECONDS = 60
+ATTEMPTS = 3  # to record the decision, should the signing change meanwhile
 
 
 def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
@@ -66,13 +67,18 @@ def _cancel_claimed(signing: Signing, signicat: SignicatSettings) -> Signing:
         if answer is not lifecycle.GONE:
             _delete(client, session_id)
     cancelled = [replace(session, state=repository.CANCELLED) for session in verdict.sessions]
-    try:
-        outcomes.finish(signing, repository.CANCELLED, sessions=cancelled, announce_later_if_it_fails=True)
-    except RetryLater:
-        # A worker recorded a session's state meanwhile (it may record, not store, while the cancel holds the
-        # claim); the sessions are gone at Signicat, so the decision stands.
-        again = repository.get(signing.signingId)
-        outcomes.finish(again, repository.CANCELLED, sessions=cancelled, announce_later_if_it_fails=True)
+    for _attempt in range(ATTEMPTS):
+        try:
+            outcomes.finish(
+                signing, repository.CANCELLED, sessions=cancelled, announce_later_if_it_fails=True
+            )
+            break
+        except RetryLater:
+            # A worker recorded a session's state meanwhile (it may record, not store, while the cancel holds
+            # the claim); the sessions are gone at Signicat, so the decision stands.
+            signing = repository.get(signing.signingId)
+    else:
+        raise Conflict(f"signing {signing.signingId} kept changing while it was being cancelled; try again")
     current = repository.get(signing.signingId)
     if current.state != repository.CANCELLED:
         raise Conflict(f"signing {signing.signingId} is {current.state} and cannot be cancelled")
