@@ -60,12 +60,14 @@ def test_app_without_a_server_starts_no_thread():
     [
         {"webhook_auth_mode": "basic"},
         {"token_lifetime": 0},
-        {"webhook_urls": ["http://127.0.0.1:1/"]},
+        {"webhook_urls": ["http://127.0.0.1:1/"], "webhook_auth_mode": "hmac"},
+        {"webhook_urls": ["http://127.0.0.1:1/"], "webhook_auth_mode": "token"},
+        {"collection_event_shape": "both"},
         {"faults": {"drop_rate": 1.5}},
     ],
 )
 def test_invalid_configuration_is_refused(settings):
-    with pytest.raises(ValueError, match=r"webhook|token_lifetime|drop_rate"):
+    with pytest.raises(ValueError, match=r"webhook|token_lifetime|drop_rate|collection_event_shape"):
         EmulatorConfig(**settings)
 
 
