@@ -165,10 +165,7 @@ def _documents_section(wire: dict[str, Any], words: dict[str, str]) -> str:
         if doc is not None and doc.mime_type == "text/plain":
             shown = f'<pre class="document">{escape(doc.content.decode("utf-8", errors="replace"))}</pre>'
         else:
-            shown = (
-                f'<object class="document" data="{url}" type="application/pdf">'
-                f'<a href="{url}">{escape(words["open"])}</a></object>'
-            )
+            shown = f'<iframe class="document" src="{url}" title="{escape(label)}"></iframe>'
         figures.append(
             f'<figure class="document-entry" data-document-id="{escape(entry["documentId"])}">'
             f'<figcaption>{caption} <a href="{url}">{escape(words["open"])}</a></figcaption>{shown}</figure>'

@@ -62,11 +62,11 @@ def test_signer_sees_the_documents_identifies_signs_and_lands_on_success(api, re
     expect(page.get_by_text("Acme AS asks you to sign")).to_be_visible()
     expect(page.get_by_text("ada@example.com")).to_be_visible()
     expect(page.get_by_text("The rent is 100 EUR a month.")).to_be_visible()
-    pdf = page.locator("object.document")
+    pdf = page.locator("iframe.document")
     expect(pdf).to_be_visible()
     # what the browser loads into the embedded viewer is the PDF itself
     head = "url => fetch(url).then(r => r.text()).then(t => t.slice(0, 5))"
-    assert page.evaluate(head, pdf.get_attribute("data")) == "%PDF-"
+    assert page.evaluate(head, pdf.get_attribute("src")) == "%PDF-"
     page.get_by_label("Full name").fill("Ada Lovelace")
     page.get_by_label("National identity number").fill(NUMBER)
     page.get_by_role("button", name="Sign").click()

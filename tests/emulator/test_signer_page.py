@@ -39,7 +39,7 @@ def test_page_shows_title_sender_documents_signer_and_the_identity_form(api):
     document_url = (
         f"/_emulator/signing-sessions/{session['id']}/documents/{session['documents'][0]['documentId']}"
     )
-    assert f'<object class="document" data="{document_url}" type="application/pdf">' in page.text
+    assert f'<iframe class="document" src="{document_url}"' in page.text
     assert "ada@example.com" in page.text
     assert "ending in 2345" in page.text and NUMBER not in page.text  # the number is not shown whole
     assert re.search(r'<input id="nin" name="nationalIdentificationNumber"[^>]* required>', page.text)
