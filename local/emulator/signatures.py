@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from xml.sax.saxutils import escape, quoteattr
+from html import escape  # XML-safe too: & < > " ' (the record is written, never parsed)
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,7 +27,7 @@ _XML = """<?xml version="1.0" encoding="UTF-8"?>
 <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xades="http://uri.etsi.org/01903/v1.3.2#">
   <ds:SignedInfo>
     <ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>
-    <ds:Reference URI={uri}>
+    <ds:Reference URI="{uri}">
       <ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>
       <ds:DigestValue>{digest}</ds:DigestValue>
     </ds:Reference>
@@ -57,7 +57,7 @@ def raw_signature(
     digest = hashlib.sha256(content).digest()
     value = ca.signer_key.sign(digest, ec.ECDSA(hashes.SHA256()))
     xml = _XML.format(
-        uri=quoteattr(f"urn:signicat:document:{document_id}"),
+        uri=escape(f"urn:signicat:document:{document_id}"),
         digest=base64.b64encode(digest).decode(),
         value=base64.b64encode(value).decode(),
         certificate=base64.b64encode(ca.signer_cert_der).decode(),
