@@ -18,7 +18,7 @@ N ?= 50
 
 AUDIT_VENV := .venv-audit
 
-.PHONY: help venv runtime lint validate build test test-unit test-e2e demo up openapi lock clean audit chaos bench
+.PHONY: help venv runtime chromium lint validate build test test-unit test-e2e demo up openapi lock clean audit chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,15 @@ $(RUNTIME_VENV)/.installed: local/runtime-requirements.txt
 
 runtime: $(RUNTIME_VENV)/.installed ## create .venv-runtime: python3.13 with what Lambda provides
 
+# The browser tests drive Debian's Chromium: Playwright cannot download its own browser builds here.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+chromium: $(CHROMIUM) ## Debian's Chromium for the signing-page browser tests (installed only when missing)
+
 lint: venv ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,13 +66,13 @@ openapi: venv ## regenerate docs/openapi.json from the API's code
 	$(BIN)/python -m tools.openapi > docs/openapi.json
 
 # Unit, integration, emulator and local-stack tests share both cores; the e2e suite runs whole stacks, one at a time.
-test-unit: venv runtime
+test-unit: venv runtime chromium
 	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
 
 test-e2e: venv runtime build
 	$(BIN)/python -m pytest tests/e2e
 
-test: lint validate build runtime ## lint, validate the template, build, and every test suite
+test: lint validate build runtime chromium ## lint, validate the template, build, and every test suite
 	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
 	$(BIN)/python -m pytest tests/e2e
 

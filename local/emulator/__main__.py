@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from local.emulator.config import EmulatorConfig, Faults
+from local.emulator.config import COLLECTION_EVENT_SHAPES, WEBHOOK_AUTH_MODES, EmulatorConfig, Faults
 from local.emulator.server import EmulatorServer
 
 
@@ -25,10 +25,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-lifetime", type=int, default=defaults.token_lifetime, help="seconds")
     parser.add_argument("--webhook-url", action="append", default=[], help="repeat for several URLs")
     parser.add_argument("--webhook-secret", default="")
-    parser.add_argument("--webhook-auth-mode", choices=("hmac", "token"), default=defaults.webhook_auth_mode)
+    parser.add_argument(
+        "--webhook-auth-mode",
+        choices=WEBHOOK_AUTH_MODES,
+        default=defaults.webhook_auth_mode,
+        help="url: no header (the URL carries the secret); hmac: a body signature header; token: the secret",
+    )
     parser.add_argument("--webhook-signature-header", default=defaults.webhook_signature_header)
     parser.add_argument("--webhook-token-header", default=defaults.webhook_token_header)
     parser.add_argument("--packaging-delay", type=float, default=defaults.packaging_delay, help="seconds")
+    parser.add_argument(
+        "--collection-event-shape",
+        choices=COLLECTION_EVENT_SHAPES,
+        default=defaults.collection_event_shape,
+        help="a packaged collection's event: one naming the collection, or one per session",
+    )
     parser.add_argument("--event-ttl", type=float, default=defaults.event_ttl, help="seconds to expiresAt")
     parser.add_argument("--account-id", default=defaults.account_id)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -49,6 +60,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         webhook_signature_header=args.webhook_signature_header,
         webhook_token_header=args.webhook_token_header,
         packaging_delay=args.packaging_delay,
+        collection_event_shape=args.collection_event_shape,
         event_ttl=args.event_ttl,
         account_id=args.account_id,
         seed=args.seed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -13,6 +14,8 @@ from local.emulator.config import EmulatorConfig
 from local.emulator.context import EXTENSION, emulator
 from local.emulator.core import Emulator
 from local.emulator.problems import ApiProblem
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 50 * 1024 * 1024
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -29,6 +32,7 @@ def create_app(config: EmulatorConfig | None = None) -> Flask:
     app.before_request(_count_and_inject_faults)
     app.register_error_handler(ApiProblem, lambda problem: problem.response())
     app.register_error_handler(HTTPException, _http_problem)
+    app.register_error_handler(Exception, _unexpected)
     return app
 
 
@@ -56,15 +60,21 @@ def _count_and_inject_faults() -> None:
     if em.injector.roll("api", "throttle_rate", "throttle"):
         raise ApiProblem(
             429,
-            "TOO_MANY_REQUESTS",
+            "too_many_requests",
             "Too many requests",
             "Rate limit exceeded; retry later.",
             headers={"Retry-After": str(faults.retry_after)},
         )
     if em.injector.roll("api", "error_rate", "error"):
-        raise ApiProblem(503, "SERVICE_UNAVAILABLE", "Service unavailable", "Injected server error.")
+        raise ApiProblem(503, "service_unavailable", "Service unavailable", "Injected server error.")
 
 
 def _http_problem(error: HTTPException):
-    code = (error.name or "error").upper().replace(" ", "_")
+    code = (error.name or "error").lower().replace(" ", "_")
     return ApiProblem(error.code or 500, code, error.name, error.description or error.name).response()
+
+
+def _unexpected(error: Exception):
+    """A bug answers like Signicat's own 500: a problem body, no stack trace."""
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return ApiProblem(500, "internal_server_error", "Internal server error", "Unexpected error.").response()

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-WEBHOOK_AUTH_MODES = ("hmac", "token")
+# url: the delivery carries nothing but the body (Signicat documents no delivery authentication, so the
+# receiver's URL holds its secret); hmac: HMAC-SHA256 of the body in webhook_signature_header;
+# token: the secret itself in webhook_token_header.
+WEBHOOK_AUTH_MODES = ("url", "hmac", "token")
+# How a collection's package event names what was packaged (not public): "collection" sends one event with
+# eventData.id = the collection's id; "sessions" sends one event per session of the collection.
+COLLECTION_EVENT_SHAPES = ("collection", "sessions")
 
 
 def utc_now() -> datetime:
@@ -79,10 +85,11 @@ class EmulatorConfig:
     public_base_url: str | None = None  # where signers reach the emulator; EmulatorServer fills it in
     webhook_urls: list[str] = field(default_factory=list)
     webhook_secret: str = ""
-    webhook_auth_mode: str = "hmac"
+    webhook_auth_mode: str = "url"
     webhook_signature_header: str = "X-Signicat-Signature"
     webhook_token_header: str = "X-Webhook-Token"  # noqa: S105 - a header name
     packaging_delay: float = 0.2  # seconds between the last signature and packaging
+    collection_event_shape: str = "collection"
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
     account_id: str = "a-emulator-account"
@@ -100,7 +107,12 @@ class EmulatorConfig:
             )
         if not 1 <= self.token_lifetime <= 3600:
             raise ValueError(f"token_lifetime must be 1..3600 seconds, got {self.token_lifetime!r}")
-        if self.webhook_urls and not self.webhook_secret:
-            raise ValueError("webhook_secret is required when webhook_urls are set")
+        if self.collection_event_shape not in COLLECTION_EVENT_SHAPES:
+            raise ValueError(
+                f"collection_event_shape must be one of {COLLECTION_EVENT_SHAPES}, "
+                f"got {self.collection_event_shape!r}"
+            )
+        if self.webhook_urls and self.webhook_auth_mode != "url" and not self.webhook_secret:
+            raise ValueError(f"webhook_secret is required for webhook_auth_mode {self.webhook_auth_mode!r}")
         if isinstance(self.faults, dict):
             self.faults = Faults(**self.faults)

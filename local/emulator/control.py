@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, jsonify, request
 
 from local.emulator.context import emulator
+from local.emulator.identity import identity_from
 from local.emulator.problems import bad_request
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
@@ -12,7 +15,15 @@ blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
 @blueprint.post("/signing-sessions/<session_id>/sign")
 def sign(session_id: str):
-    return jsonify(emulator().sign(session_id))
+    """Sign as the JSON body's {name, nationalIdentificationNumber}; without a body, as the expected signer."""
+    raw = request.get_data()
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError as error:
+        raise bad_request(
+            f"The body must be JSON {{name, nationalIdentificationNumber}}: {error}."
+        ) from error
+    return jsonify(emulator().sign(session_id, identity_from(body)))
 
 
 @blueprint.post("/signing-sessions/<session_id>/<any(reject, cancel):action>")

@@ -1,26 +1,27 @@
-"""The emulator's state and behaviour behind the HTTP layer: tokens, signing lifecycle, workers."""
+"""The emulator's state and behaviour behind the HTTP layer: tokens, the signer's actions, workers."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from local.emulator.config import EmulatorConfig
 from local.emulator.delivery import Deliverer
 from local.emulator.faults import FaultInjector, Stats
+from local.emulator.identity import expected_identity, must_match
 from local.emulator.packaging import Packager
 from local.emulator.pades import TestCA
-from local.emulator.problems import ApiProblem, not_found
-from local.emulator.store import Store
+from local.emulator.problems import conflict, not_found
+from local.emulator.signatures import raw_signature
+from local.emulator.store import Document, Identity, Session, Store
+from local.emulator.values import new_id
 
 READY, BLOCKED, SIGNED, REJECTED = "READY", "BLOCKED", "SIGNED", "REJECTED"
 FINAL_STATES = (SIGNED, REJECTED)
-
-# A signer who rejects and one who cancels both end the session as REJECTED (a documented, final
-# state every client knows); the event's reason tells them apart.
-REASONS = {"reject": "REJECTED_BY_SIGNER", "cancel": "CANCELLED_BY_SIGNER"}
+SIGNER_ACTIONS = ("sign", "reject", "cancel")
 
 
 class Emulator:
@@ -34,6 +35,7 @@ class Emulator:
         self.packager = Packager(
             config, self.store, self.ca, self.injector, self.stats, self.deliverer.publish
         )
+        self._signing_order = itertools.count(1)
 
     def ca_pem(self) -> bytes:
         """The emulator CA's certificate (PEM): the trust root of every PAdES it produces."""
@@ -62,38 +64,74 @@ class Emulator:
 
     # --- the signer's actions
 
-    def sign(self, session_id: str) -> dict[str, Any]:
+    def act(self, session_id: str, action: str, identity: Identity | None = None) -> dict[str, Any]:
+        if action == "sign":
+            return self.sign(session_id, identity)
+        return self.end(session_id, action)
+
+    def sign(self, session_id: str, identity: Identity | None = None) -> dict[str, Any]:
+        """Sign as `identity`; without one, as the person the session's signer names. A BLOCKED session, or
+        an identity the signer's validations refuse, is not signed."""
+        now = self.config.clock()
         with self.store.lock:
-            session = self._actionable(session_id)
+            session = self._actionable(session_id, now)
+            signer = session.wire.get("signer")
+            who = identity or expected_identity(signer, session_id)
+            must_match(signer, who)
+            session.signed_by, session.signed_order = who, next(self._signing_order)
+            self._record_signatures(session, who, now)
             self._set_state(session.wire, SIGNED)
-            self._unblock_followers()
+            self._unblock_followers(now)
             wire = copy.deepcopy(session.wire)
         self.packager.session_signed(session)
         return wire
 
     def end(self, session_id: str, action: str) -> dict[str, Any]:
-        """Reject or cancel: the session becomes REJECTED and package.failed is delivered."""
+        """reject: the signer declines, the session is REJECTED (final). cancel: the signer leaves the
+        signing page without deciding; the session stays READY and its link keeps working."""
+        now = self.config.clock()
         with self.store.lock:
-            session = self._actionable(session_id)
-            self._set_state(session.wire, REJECTED)
+            session = self._actionable(session_id, now)
+            if action == "reject":
+                self._set_state(session.wire, REJECTED)
             wire = copy.deepcopy(session.wire)
-        self.packager.session_rejected(wire, REASONS[action])
+        if action == "reject":
+            self.packager.session_rejected(session)
         return wire
 
-    def _actionable(self, session_id: str):
-        session = self.store.sessions.get(session_id)
+    def _actionable(self, session_id: str, now: datetime) -> Session:
+        session = self.store.session(session_id, now)
         if session is None:
             raise not_found("Signing session", session_id)
         if session.state != READY:
-            raise ApiProblem(
-                409, "CONFLICT", "Conflict", f"Signing session {session_id} is {session.state}, not READY."
-            )
+            raise conflict(f"Signing session {session_id} is {session.state}, not READY.")
         return session
 
-    def _unblock_followers(self) -> None:
-        for other in self.store.sessions.values():
+    def _record_signatures(self, session: Session, who: Identity, now: datetime) -> None:
+        """The raw signature on each document signed, in output.signatures; kept as long as the session."""
+        flow = session.wire["signingSetup"][0]["signingFlow"]
+        for entry in session.wire["documents"]:
+            doc = self.store.documents.get(entry["documentId"])
+            if entry["action"] != "SIGN" or doc is None:
+                continue
+            content, mime_type, kind = raw_signature(
+                self.ca, doc.id, doc.content, doc.mime_type, flow, who, now
+            )
+            result = Document(new_id(), content, mime_type, now, session.due)
+            self.store.add_document(result, holder=session)
+            session.wire["output"]["signatures"].append(
+                {
+                    "resultDocumentId": result.id,
+                    "originalDocumentId": doc.id,
+                    "documentCollectionId": entry["documentCollectionId"],
+                    "signatureType": kind,
+                }
+            )
+
+    def _unblock_followers(self, now: datetime) -> None:
+        for other in self.store.live_sessions(now):
             if other.state == BLOCKED and all(
-                self.store.sessions.get(s) is not None and self.store.sessions[s].state == SIGNED
+                (before := self.store.sessions.get(s)) is not None and before.state == SIGNED
                 for s in other.wire["subsequentTo"]
             ):
                 self._set_state(other.wire, READY)

@@ -53,6 +53,8 @@ class TestCA:
             )
             .sign(self._ca_key, hashes.SHA256())
         )
+        self.signer_key = signer_key
+        self.signer_cert_der: bytes = signer_cert.public_bytes(serialization.Encoding.DER)
         self.ca_pem: bytes = ca_cert.public_bytes(serialization.Encoding.PEM)
         self.ca_cert = asn1_x509.Certificate.load(ca_cert.public_bytes(serialization.Encoding.DER))
         self.signer = signers.SimpleSigner(

@@ -1,4 +1,4 @@
-"""RFC 7807 problem answers, shaped like the Sign API's."""
+"""RFC 7807 problem answers, shaped like the Sign API's: lowercase `code`, `invalidParams` when there are any."""
 
 from __future__ import annotations
 
@@ -21,20 +21,22 @@ class ApiProblem(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.status, self.code, self.title, self.detail = status, code.lower(), title, detail
         self.invalid_params = invalid_params or []
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {
-            "type": PROBLEM_TYPE_BASE + self.code.lower().replace("_", "-"),
+        body = {
+            "type": PROBLEM_TYPE_BASE + self.code.replace("_", "-"),
             "title": self.title,
             "status": self.status,
             "code": self.code,
             "detail": self.detail,
             "traceId": uuid.uuid4().hex,
-            "invalidParams": self.invalid_params,
         }
+        if self.invalid_params:
+            body["invalidParams"] = self.invalid_params
+        return body
 
     def response(self) -> Response:
         return Response(
@@ -46,7 +48,7 @@ class ApiProblem(Exception):
 
 
 def invalid(params: list[dict[str, str]], detail: str = "The request has invalid parameters.") -> ApiProblem:
-    return ApiProblem(400, "VALIDATION_ERROR", "Validation error", detail, params)
+    return ApiProblem(400, "invalid_request_parameter", "Invalid request parameter", detail, params)
 
 
 def param(name: str, reason: str) -> dict[str, str]:
@@ -54,17 +56,25 @@ def param(name: str, reason: str) -> dict[str, str]:
 
 
 def bad_request(detail: str) -> ApiProblem:
-    return ApiProblem(400, "BAD_REQUEST", "Bad request", detail)
+    return ApiProblem(400, "bad_request", "Bad request", detail)
+
+
+def unsupported_media_type(detail: str) -> ApiProblem:
+    return ApiProblem(415, "unsupported_media_type", "Unsupported media type", detail)
 
 
 def not_found(what: str, ident: str) -> ApiProblem:
-    return ApiProblem(404, "NOT_FOUND", "Not found", f"{what} {ident} does not exist.")
+    return ApiProblem(404, "not_found", "Not found", f"{what} {ident} does not exist.")
+
+
+def conflict(detail: str) -> ApiProblem:
+    return ApiProblem(409, "conflict", "Conflict", detail)
 
 
 def unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(
         401,
-        "UNAUTHORIZED",
+        "invalid_token",
         "Unauthorized",
         detail,
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},

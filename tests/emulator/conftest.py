@@ -144,11 +144,18 @@ class Api:
         assert answer.status_code == 200, answer.text
         return answer.json()["documentId"]
 
-    def collection(self, *document_ids: str) -> str:
-        body = {"documents": [{"documentId": d} for d in document_ids]}
+    def collection(self, *document_ids: str, package_to: list[str] | None = None) -> str:
+        body: dict[str, Any] = {"documents": [{"documentId": d} for d in document_ids]}
+        if package_to is not None:
+            body["packageTo"] = package_to
         answer = self.call("POST", "/sign/document-collections", json=body)
         assert answer.status_code == 201, answer.text
         return answer.json()["id"]
+
+    def get_collection(self, collection_id: str) -> dict[str, Any]:
+        answer = self.call("GET", f"/sign/document-collections/{collection_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
 
     def session_request(self, collection_id: str, document_ids: list[str], **fields: Any) -> dict[str, Any]:
         return {
@@ -181,8 +188,14 @@ class Api:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    def act(self, session_id: str, action: str) -> requests.Response:
-        return self.http.post(f"{self.base}/_emulator/signing-sessions/{session_id}/{action}")
+    def act(self, session_id: str, action: str, identity: dict[str, Any] | None = None) -> requests.Response:
+        url = f"{self.base}/_emulator/signing-sessions/{session_id}/{action}"
+        return self.http.post(url, json=identity) if identity is not None else self.http.post(url)
+
+    def download(self, document_id: str) -> bytes:
+        answer = self.call("GET", f"/sign/documents/{document_id}")
+        assert answer.status_code == 200, answer.text
+        return answer.content
 
     def stats(self) -> dict[str, Any]:
         return self.http.get(f"{self.base}/_emulator/stats").json()

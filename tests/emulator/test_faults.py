@@ -20,6 +20,7 @@ def test_error_rate_answers_503_problems_and_counts_them(api):
     answer = api.call("GET", "/sign/signing-sessions")
     assert answer.status_code == 503
     assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == "service_unavailable"
     assert api.stats()["faults"]["error"] == 1
     api.set_faults(error_rate=0)
     assert api.call("GET", "/sign/signing-sessions").status_code == 200
@@ -37,6 +38,7 @@ def test_throttle_rate_answers_429_with_retry_after(api):
     answer = api.call("GET", "/sign/signing-sessions")
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "3"
+    assert answer.json()["code"] == "too_many_requests"
     assert api.stats()["faults"]["throttle"] == 1
 
 

@@ -58,6 +58,7 @@ def test_api_call_without_a_token_is_401_problem(api):
     assert answer.status_code == 401
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.json()["status"] == 401
+    assert answer.json()["code"] == "invalid_token"
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
 
 

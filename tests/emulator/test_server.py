@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from local.emulator import EmulatorConfig, EmulatorServer, create_app, emulator_of
+from local.emulator.__main__ import config_from, parse_args
 from tests.emulator.conftest import CLIENT_ID, CLIENT_SECRET, Api, Receiver, http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,12 +61,14 @@ def test_app_without_a_server_starts_no_thread():
     [
         {"webhook_auth_mode": "basic"},
         {"token_lifetime": 0},
-        {"webhook_urls": ["http://127.0.0.1:1/"]},
+        {"webhook_urls": ["http://127.0.0.1:1/"], "webhook_auth_mode": "hmac"},
+        {"webhook_urls": ["http://127.0.0.1:1/"], "webhook_auth_mode": "token"},
+        {"collection_event_shape": "both"},
         {"faults": {"drop_rate": 1.5}},
     ],
 )
 def test_invalid_configuration_is_refused(settings):
-    with pytest.raises(ValueError, match=r"webhook|token_lifetime|drop_rate"):
+    with pytest.raises(ValueError, match=r"webhook|token_lifetime|drop_rate|collection_event_shape"):
         EmulatorConfig(**settings)
 
 
@@ -101,6 +104,24 @@ def test_command_line_prints_its_url_and_stops_on_sigterm():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_unexpected_error_answers_a_500_problem_without_a_stack_trace(emulator, api, monkeypatch):
+    def broken(*_args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(emulator.emulator.store, "document", broken)
+    answer = api.call("GET", "/sign/documents/any")
+    assert answer.status_code == 500
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == "internal_server_error"
+    assert "a bug" not in answer.text and "Traceback" not in answer.text
+
+
+def test_command_line_sets_the_event_shape_and_the_auth_mode():
+    config = config_from(parse_args(["--collection-event-shape", "sessions", "--webhook-auth-mode", "hmac"]))
+    assert (config.collection_event_shape, config.webhook_auth_mode) == ("sessions", "hmac")
+    assert config_from(parse_args([])).webhook_auth_mode == "url"
 
 
 def test_command_line_refuses_bad_faults():

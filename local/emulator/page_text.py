@@ -1,0 +1,100 @@
+"""The signing page's words in the session's ui.language: English, Norwegian (bokmål) and Swedish; the
+other languages Signicat offers (da, de, fi, nn) fall back to English while the page's lang follows them."""
+
+from __future__ import annotations
+
+EN = {
+    "asks": "{sender} asks you to sign",
+    "expected_signer": "Expected signer",
+    "anyone": "Anyone holding this link may sign.",
+    "email": "E-mail",
+    "mobile": "Mobile",
+    "nin_ending": "National identity number ending in {digits}",
+    "nin_checked": "Your national identity number will be checked.",
+    "documents": "Documents",
+    "SIGN": "to sign",
+    "VIEW": "to read",
+    "open": "Open the document",
+    "identify": "Identify yourself",
+    "name": "Full name",
+    "nin": "National identity number",
+    "sign": "Sign",
+    "reject": "Reject",
+    "cancel": "Cancel",
+    "blocked": "This signing waits for others to sign first.",
+    "state": "This signing is {state}.",
+    "signed": "You have signed. You may close this page.",
+    "rejected": "You have rejected the signing.",
+    "cancelled": "You left the signing. You can sign later with the same link.",
+    "mismatch": "Your identity does not match the expected signer. The document was not signed.",
+    "name_required": "Enter your full name.",
+    "nin_required": "Enter your national identity number.",
+    "not_found": "No such signing session.",
+    "failed": "The signing could not be completed.",
+}
+
+NB = {
+    "asks": "{sender} ber deg signere",
+    "expected_signer": "Forventet signatar",
+    "anyone": "Alle som har denne lenken kan signere.",
+    "email": "E-post",
+    "mobile": "Mobil",
+    "nin_ending": "Fødselsnummer som slutter på {digits}",
+    "nin_checked": "Fødselsnummeret ditt blir kontrollert.",
+    "documents": "Dokumenter",
+    "SIGN": "til signering",
+    "VIEW": "til gjennomlesning",
+    "open": "Åpne dokumentet",
+    "identify": "Identifiser deg",
+    "name": "Fullt navn",
+    "nin": "Fødselsnummer",
+    "sign": "Signer",
+    "reject": "Avvis",
+    "cancel": "Avbryt",
+    "blocked": "Denne signeringen venter på at andre signerer først.",
+    "state": "Denne signeringen er {state}.",
+    "signed": "Du har signert. Du kan lukke denne siden.",
+    "rejected": "Du har avvist signeringen.",
+    "cancelled": "Du avbrøt signeringen. Du kan signere senere med samme lenke.",
+    "mismatch": "Identiteten din samsvarer ikke med forventet signatar. Dokumentet ble ikke signert.",
+    "name_required": "Skriv inn fullt navn.",
+    "nin_required": "Skriv inn fødselsnummeret ditt.",
+    "not_found": "Signeringen finnes ikke.",
+    "failed": "Signeringen kunne ikke fullføres.",
+}
+
+SV = {
+    "asks": "{sender} ber dig underteckna",
+    "expected_signer": "Förväntad undertecknare",
+    "anyone": "Alla som har denna länk kan underteckna.",
+    "email": "E-post",
+    "mobile": "Mobil",
+    "nin_ending": "Personnummer som slutar på {digits}",
+    "nin_checked": "Ditt personnummer kontrolleras.",
+    "documents": "Dokument",
+    "SIGN": "att underteckna",
+    "VIEW": "att läsa",
+    "open": "Öppna dokumentet",
+    "identify": "Identifiera dig",
+    "name": "Fullständigt namn",
+    "nin": "Personnummer",
+    "sign": "Underteckna",
+    "reject": "Avvisa",
+    "cancel": "Avbryt",
+    "blocked": "Denna signering väntar på att andra undertecknar först.",
+    "state": "Denna signering är {state}.",
+    "signed": "Du har undertecknat. Du kan stänga sidan.",
+    "rejected": "Du har avvisat signeringen.",
+    "cancelled": "Du avbröt signeringen. Du kan underteckna senare med samma länk.",
+    "mismatch": "Din identitet stämmer inte med den förväntade undertecknaren. Dokumentet undertecknades inte.",
+    "name_required": "Fyll i ditt fullständiga namn.",
+    "nin_required": "Fyll i ditt personnummer.",
+    "not_found": "Signeringen finns inte.",
+    "failed": "Signeringen kunde inte slutföras.",
+}
+
+TEXTS = {"en": EN, "nb": NB, "sv": SV}
+
+
+def texts(language: str) -> dict[str, str]:
+    return TEXTS.get(language, EN)
