@@ -18,7 +18,7 @@ N ?= 50
 
 AUDIT_VENV := .venv-audit
 
-.PHONY: help venv runtime chromium lint validate build test test-unit test-e2e demo up openapi lock clean audit chaos bench
+.PHONY: help venv runtime chromium lint validate build test test-unit test-e2e contract demo up openapi lock clean audit chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,15 +65,26 @@ build: .aws-sam/build.stamp ## sam build (python3.13 from pyenv on PATH)
 openapi: venv ## regenerate docs/openapi.json from the API's code
 	$(BIN)/python -m tools.openapi > docs/openapi.json
 
+# The Sign API v2 contract suite: the emulator, and Signicat's sandbox too with SIGNICAT_SANDBOX=1
+# (docs/contract-suite.md). It runs in one process: its report needs every result.
+CONTRACT := $(BIN)/python -m pytest tests/contract
+# Inside the test targets it never leaves this machine, whatever the shell exports.
+OFFLINE_CONTRACT := SIGNICAT_SANDBOX=0 $(CONTRACT)
+
 # Unit, integration, emulator and local-stack tests share both cores; the e2e suite runs whole stacks, one at a time.
 test-unit: venv runtime chromium
-	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e --ignore=tests/contract
+	$(OFFLINE_CONTRACT)
 
 test-e2e: venv runtime build
 	$(BIN)/python -m pytest tests/e2e
 
+contract: venv ## the Sign API v2 contract suite on the emulator; SIGNICAT_SANDBOX=1: on Signicat's sandbox too, out/contract-report.json
+	$(CONTRACT)
+
 test: lint validate build runtime chromium ## lint, validate the template, build, and every test suite
-	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e
+	$(BIN)/python -m pytest -n 2 --ignore=tests/e2e --ignore=tests/contract
+	$(OFFLINE_CONTRACT)
 	$(BIN)/python -m pytest tests/e2e
 
 $(AUDIT_VENV)/.installed: requirements-audit.txt
