@@ -38,6 +38,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 # Sent by the botocore of these machines for S3 calls; the body is then not part of the signature.
 _JSON_CONTENT = "application/x-amz-json-1.0"
 ALLOW, DENY = "Allow", "Deny"
+_SIGV4_ONLY = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 # A request whose partition key values cannot be read: matches no pattern, so a LeadingKeys grant never applies.
 UNKNOWN_KEY = "\x00unknown"
 
@@ -598,6 +599,9 @@ class AccessControl:
         try:
             signature = parse_signature(headers, parse_qsl(parts.query, keep_blank_values=True))
             if signature is None:
+                if "AWSAccessKeyId=" in parts.query or headers.get("Authorization", "").startswith("AWS "):
+                    # SigV2, which S3 buckets created since June 2020 do not take.
+                    raise Refused("InvalidRequest", _SIGV4_ONLY, 400)
                 raise Refused("AccessDenied", "Anonymous requests are not allowed: sign them with SigV4.")
             signature_service = signature.service
             body = self._body(environ, read=signature.service != "s3")
@@ -616,7 +620,7 @@ class AccessControl:
         except Refused as refusal:
             return _refusal(signature_service, refusal, environ)(environ, start_response)
         if described.hide_missing is not None and not self._allows(caller, described.hide_missing):
-            return self._hiding_missing(environ, start_response)
+            return self._hiding_missing(caller, described.hide_missing, environ, start_response)
         return self._app(environ, start_response)
 
     # -- pieces --
@@ -698,16 +702,20 @@ class AccessControl:
             )
 
     def _refuse(self, caller: Caller, call: Call, reason: str) -> None:
-        denial = Denial(caller.arn, call.action, call.resource, reason)
-        with self._lock:
-            self.denials.append(denial)
-        log.warning("access denied: %s may not %s on %s %s", caller.arn, call.action, call.resource, reason)
+        self._record(caller, call, reason)
         raise Refused(
             "AccessDenied",
             f"User: {caller.arn} is not authorized to perform: {call.action} on resource: {call.resource} {reason}",
         )
 
-    def _hiding_missing(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def _record(self, caller: Caller, call: Call, reason: str) -> None:
+        with self._lock:
+            self.denials.append(Denial(caller.arn, call.action, call.resource, reason))
+        log.warning("access denied: %s may not %s on %s %s", caller.arn, call.action, call.resource, reason)
+
+    def _hiding_missing(
+        self, caller: Caller, list_bucket: Call, environ: dict, start_response: Callable
+    ) -> Iterable[bytes]:
         """AWS tells a caller without s3:ListBucket nothing about which keys exist: a 404 becomes 403."""
         captured: dict[str, Any] = {}
 
@@ -721,6 +729,7 @@ class AccessControl:
             return body
         if hasattr(body, "close"):
             body.close()
+        self._record(caller, list_bucket, f"(the key {environ.get('PATH_INFO', '')} does not exist)")
         return _refusal("s3", Refused("AccessDenied", "Access Denied"), environ)(environ, start_response)
 
 

@@ -343,6 +343,37 @@ def test_a_role_reads_only_its_own_secret_and_sends_only_to_its_queue(aws):
     assert _code(lambda: sqs.receive_message(QueueUrl=aws.queue)) in ("AccessDenied", "AccessDeniedException")
 
 
+def test_a_sigv2_presigned_url_is_refused_as_new_buckets_refuse_it(aws):
+    url = aws.role("s3", signature_version="s3").generate_presigned_url(
+        "get_object", Params={"Bucket": "docs-bucket", "Key": "signed/there.pdf"}
+    )
+
+    answer = requests.get(url, timeout=10)
+    assert "AWSAccessKeyId=" in url
+    assert (answer.status_code, b"<Code>InvalidRequest</Code>" in answer.content) == (400, True)
+
+
+def test_storage_tells_a_missing_key_from_a_stored_one_with_list_bucket_limited_to_its_prefix(
+    aws, monkeypatch
+):
+    from signing_core import aws as core_aws
+    from signing_core import storage
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint)
+    for name, value in aws.role_keys.items():
+        monkeypatch.setenv(name.upper(), value)
+    core_aws.reset()
+    try:
+        missing = storage.find_signed_pdf("docs-bucket", "signed/missing.pdf", "doc-1")
+        peeked_missing = storage.peek("docs-bucket", "signed/missing.pdf", 5)
+        peeked = storage.peek("docs-bucket", "signed/there.pdf", 5)
+    finally:
+        core_aws.reset()
+
+    assert missing is None and peeked_missing is None
+    assert peeked.head == b"%PDF-"
+
+
 def test_only_the_service_a_trust_policy_names_assumes_the_role(aws):
     assert (
         _code(lambda: aws.admin.sts.assume_role(RoleArn=aws.role_arn, RoleSessionName="me")) == "AccessDenied"
