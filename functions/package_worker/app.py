@@ -58,11 +58,8 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
 def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
     """Shorten the wait from the queue's visibility timeout to a backoff that grows with each try."""
     delay = min(MAX_RETRY_DELAY_SECONDS, settings().retry_delay_seconds * 2 ** (receive_count - 1))
-    queue_name = record.event_source_arn.rsplit(":", 1)[-1]
-    sqs = aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    sqs.change_message_visibility(
-        QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+    aws.client("sqs").change_message_visibility(
+        QueueUrl=settings().queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
     )
 
 
