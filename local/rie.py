@@ -104,8 +104,16 @@ def rie_binary() -> Path:
     return copy
 
 
-def lambda_environment(spec: FunctionSpec, *, region: str, endpoint_url: str | None = None) -> dict[str, str]:
-    """A clean environment like Lambda's: nothing leaks from the caller's shell (no real credentials)."""
+def lambda_environment(
+    spec: FunctionSpec,
+    *,
+    region: str,
+    endpoint_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A clean environment like Lambda's: nothing leaks from the caller's shell (no real credentials), and the
+    function's own role credentials (`aws_access_key_id`, ... as boto3 names them) where given."""
+    credentials = credentials or {}
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", str(Path.home())),
@@ -124,9 +132,9 @@ def lambda_environment(spec: FunctionSpec, *, region: str, endpoint_url: str | N
         "AWS_LAMBDA_LOG_STREAM_NAME": "local",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
-        "AWS_SESSION_TOKEN": "testing",  # nosec B105 - moto's dummy credentials
+        "AWS_ACCESS_KEY_ID": credentials.get("aws_access_key_id", "testing"),
+        "AWS_SECRET_ACCESS_KEY": credentials.get("aws_secret_access_key", "testing"),  # nosec B105 - moto's dummies
+        "AWS_SESSION_TOKEN": credentials.get("aws_session_token", "testing"),  # nosec B105 - moto's dummies
         "AWS_EC2_METADATA_DISABLED": "true",
         # No X-Ray daemon offline: Powertools' tracer would only log connection errors.
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -221,6 +229,7 @@ class RieFunction:
         *,
         region: str,
         endpoint_url: str | None = None,
+        credentials: Mapping[str, str] | None = None,
         python: Path = RUNTIME_PYTHON,
         log_dir: Path = LOG_DIR,
         concurrency: int = 1,
@@ -229,7 +238,9 @@ class RieFunction:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.spec = spec
         self.name = spec.name
-        self._env = lambda_environment(spec, region=region, endpoint_url=endpoint_url)
+        self._env = lambda_environment(
+            spec, region=region, endpoint_url=endpoint_url, credentials=credentials
+        )
         self._python = Path(python)
         self.log_path = Path(log_dir) / f"{spec.name}.log"
         self._concurrency = concurrency

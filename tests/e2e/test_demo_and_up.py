@@ -26,6 +26,8 @@ STACK_KEYS = {
     "emulatorUrl",
     "awsEndpointUrl",
     "region",
+    "accessKeyId",
+    "secretAccessKey",
     "documentsBucket",
     "table",
     "queueUrl",

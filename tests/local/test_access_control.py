@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from local.access_control import ALLOW, DENY, Call, evaluate, trusts
 from local.moto import MotoServer
+from local.roles import assume_role, iam_user
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -141,8 +142,8 @@ def aws():
     server = MotoServer(access_control=True).start()
     endpoint = server.endpoint_url
     iam = _client("iam", endpoint)
-    admin_keys = _user(iam, "admin", "arn:aws:iam::aws:policy/AdministratorAccess")
-    lambda_keys = _user(iam, "lambda-service", None, policy(allow("sts:AssumeRole", "*")))
+    admin_keys = iam_user(iam, "admin", managed="arn:aws:iam::aws:policy/AdministratorAccess")
+    lambda_keys = iam_user(iam, "lambda-service", inline=policy(allow("sts:AssumeRole", "*")))
     server.access_control.service_principals[f"arn:aws:iam::{ACCOUNT}:user/lambda-service"] = (
         "lambda.amazonaws.com"
     )
@@ -187,14 +188,7 @@ def aws():
     admin.iam.attach_role_policy(
         RoleName="worker", PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     )
-    assumed = _client("sts", endpoint, lambda_keys).assume_role(RoleArn=role_arn, RoleSessionName="Worker")[
-        "Credentials"
-    ]
-    role_keys = {
-        "aws_access_key_id": assumed["AccessKeyId"],
-        "aws_secret_access_key": assumed["SecretAccessKey"],
-        "aws_session_token": assumed["SessionToken"],
-    }
+    role_keys = assume_role(_client("sts", endpoint, lambda_keys), role_arn, "Worker")
     try:
         yield SimpleNamespace(
             server=server,
@@ -210,16 +204,6 @@ def aws():
     finally:
         server.reset()
         server.stop()
-
-
-def _user(iam, name, managed_arn, inline=None):
-    iam.create_user(UserName=name)
-    if managed_arn:
-        iam.attach_user_policy(UserName=name, PolicyArn=managed_arn)
-    if inline:
-        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(inline))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
 
 
 def _code(call) -> str:
