@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+from local.gateway import DEFAULT_STATUS, api_settings, render_gateway_response
 from local.rie import REPO
 from local.template import load_template
 
@@ -29,3 +31,25 @@ def test_the_powertools_layer_is_the_version_the_functions_run_offline():
         == f"/aws/service/powertools/python/{architecture}/{GLOBALS['Runtime']}/{version}"
     )
     assert pinned("requirements-dev.txt", "aws[-_]lambda[-_]powertools") == version  # and the unit tests run
+
+
+def test_every_gateway_response_is_problem_json_with_the_status_api_gateway_sends():
+    settings = api_settings(TEMPLATE)
+    # A message as API Gateway may carry it: quotes, a backslash, a newline.
+    message = (
+        'User: arn:aws:sts::1:assumed-role/x is not authorized to perform: "execute-api:Invoke" \\ on\nit'
+    )
+    statuses = {**DEFAULT_STATUS, "DEFAULT_4XX": 400, "DEFAULT_5XX": 502}
+
+    assert set(settings.gateway_responses) == set(statuses)
+    for response_type, response in settings.gateway_responses.items():
+        body = json.loads(
+            render_gateway_response(response.templates["application/json"], response_type, message, "r-1")
+        )
+        assert response.status is None, (
+            f"{response_type}: a StatusCode would change every other response's status"
+        )
+        assert response.headers == {"Content-Type": "application/problem+json"}, response_type
+        assert body["status"] == statuses[response_type], response_type
+        assert (body["detail"], body["code"], body["requestId"]) == (message, response_type, "r-1")
+        assert body["type"] == "about:blank" and body["title"], response_type
