@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -263,8 +263,54 @@ class _LoggingRequestHandler(WSGIRequestHandler):
         log.info("%s %s", self.requestline, code)
 
 
-class Gateway:
-    """Threaded HTTP server on 127.0.0.1; `invoke(function_id, event)` runs the function behind a route."""
+class LoopbackServer:
+    """A threaded WSGI server on 127.0.0.1 that binds its port at once and serves from start() to stop()."""
+
+    name = "http"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.wsgi_app, threaded=True, request_handler=_LoggingRequestHandler
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def wsgi_app(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        # A short poll interval makes stop() quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Gateway(LoopbackServer):
+    """`invoke(function_id, event)` runs the function behind a route."""
+
+    name = "gateway"
 
     def __init__(
         self,
@@ -287,18 +333,7 @@ class Gateway:
         self._invoke = invoke
         self._settings = settings or ApiSettings()
         self._max_body_bytes = max_body_bytes
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.wsgi_app, threaded=True, request_handler=_LoggingRequestHandler
-        )
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def wsgi_app(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        super().__init__(host, port)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -325,24 +360,3 @@ class Gateway:
         return response or gateway_response(
             self._settings, "DEFAULT_5XX", "Internal server error", status=502
         )
-
-    def start(self) -> Gateway:
-        # A short poll interval makes stop() quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> Gateway:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -21,6 +21,7 @@ import boto3
 
 from local.aws_resources import NAME_PROPERTIES, Resources, create_resources
 from local.gateway import Gateway, api_settings, routes_from_template
+from local.lambda_api import LambdaApi
 from local.moto import MotoServer
 from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON, RieFunction, RuntimeMissing, spec_from_template
 from local.roles import ExecutionRole, assume_role, create_role, execution_roles, iam_user
@@ -123,6 +124,7 @@ class LocalStack:
         self.emulator: Any = None
         self.signicat: Signicat | None = None
         self.gateway: Gateway | None = None
+        self.lambda_api: LambdaApi | None = None
         self.functions: dict[str, RieFunction] = {}
         self.sources: list[Any] = []
         self.info: dict[str, Any] = {}
@@ -168,7 +170,12 @@ class LocalStack:
         )
         self._exit.callback(self.gateway.stop)
         self.signicat = self._start_signicat(self.gateway.url + self._webhook_path())
-        parameters = {**self._signicat_parameters(session), **self._parameters}
+        # The template's own switch points the functions at moto, as it points `sam local` at the stack.
+        parameters = {
+            "AwsEndpointUrl": self.moto.endpoint_url,
+            **self._signicat_parameters(session),
+            **self._parameters,
+        }
         self.resources = create_resources(
             session,
             prefix=self.prefix,
@@ -185,10 +192,14 @@ class LocalStack:
             )
         self.gateway.start()
         self._exit.callback(self.gateway.stop)  # again, so it stops serving before the functions stop
+        self.lambda_api = self.start_component(LambdaApi(self.invoke, list(self.functions)))
         self._start_event_sources(resolver)
         self.info = self._describe()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+        # `sam local invoke --env-vars out/env.json`: each function's variables as this stack resolved them.
+        environments = {name: dict(runner.spec.environment) for name, runner in self.functions.items()}
+        (self.out_dir / "env.json").write_text(json.dumps(environments, indent=2) + "\n")
 
     def _resolver(self, physical: Mapping[str, Any], parameters: Mapping[str, str]) -> Resolver:
         return Resolver(
@@ -389,6 +400,9 @@ class LocalStack:
         info: dict[str, Any] = {
             "apiUrl": self.gateway.url,
             "webhookUrl": self.gateway.url + WEBHOOK_PATH,
+            # Lambda's Invoke API for the functions (`make invoke`, `aws lambda invoke --endpoint-url`).
+            "lambdaUrl": self.lambda_api.url if self.lambda_api else None,
+            "envVars": str(self.out_dir / "env.json"),
             "awsEndpointUrl": self.moto.endpoint_url,
             "region": self.region,
             # The administrator's keys, for people and tests (every other key is a function's role).

@@ -25,6 +25,7 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
         f"  API            {info['apiUrl']}  (POST /signings, GET /signings/{{id}})",
     ]
     lines.append(f"  webhook        {info['webhookUrl']}")
+    lines.append(f"  Lambda API     {info['lambdaUrl']}  (make invoke FUNCTION=... EVENT=events/....json)")
     if info.get("emulatorUrl"):
         emulator = info["emulatorUrl"]
         lines.append(f"  Sign API v2    {emulator}/sign  (emulator; controls under {emulator}/_emulator/)")
@@ -37,7 +38,11 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
     if info.get("dlqUrl"):
         lines.append(f"  dead letters   {info['dlqUrl']}")
     lines += [f"  log            {path}" for path in (info.get("logs") or {}).values()]
-    lines += [f"  stack.json     {stack_json}", "Ctrl-C stops everything."]
+    lines += [
+        f"  stack.json     {stack_json}",
+        f"  env vars       {info['envVars']}  (sam local invoke|start-api --env-vars)",
+        "Ctrl-C stops everything.",
+    ]
     return "\n".join(lines)
 
 
