@@ -53,3 +53,19 @@ def test_every_gateway_response_is_problem_json_with_the_status_api_gateway_send
         assert body["status"] == statuses[response_type], response_type
         assert (body["detail"], body["code"], body["requestId"]) == (message, response_type, "r-1")
         assert body["type"] == "about:blank" and body["title"], response_type
+
+
+def test_every_deploy_environment_keeps_iam_auth_and_names_its_profile_and_tags():
+    from samcli.cli.types import CfnParameterOverridesType, CfnTags
+    from samcli.lib.config.samconfig import SamConfig
+
+    config = SamConfig(str(REPO))
+    allowed = TEMPLATE.document["Parameters"]["ApiAuthType"]
+    for environment in ("default", "dev", "prod"):
+        deploy = config.get_all(["deploy"], "parameters", env=environment)
+        overrides = CfnParameterOverridesType().convert(deploy["parameter_overrides"], None, None)
+        tags = CfnTags().convert(deploy["tags"], None, None)
+
+        assert overrides.get("ApiAuthType", allowed["Default"]) == "AWS_IAM", environment
+        assert set(overrides) <= set(TEMPLATE.parameters), environment
+        assert deploy["profile"] and tags["environment"] == environment and tags["project"] == "esign"
