@@ -46,7 +46,7 @@ lint: venv ## ruff
 validate: venv ## sam validate --lint
 	$(BIN)/sam validate --lint
 
-.aws-sam/build.stamp: venv template.yaml $(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+.aws-sam/build.stamp: $(BIN)/.installed template.yaml $(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
 	test -n "$(PY313)" || { echo "python3.13 not found: sam build needs it on PATH" >&2; exit 1; }
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --cached
 	touch $@
@@ -84,8 +84,8 @@ bench: venv runtime build ## benchmarks: ratios and counts, written to out/bench
 demo: venv runtime build ## the whole signing story offline: API → emulator → webhook → SQS → worker → PAdES in S3 → out/
 	$(BIN)/python -m local.demo $(if $(INTERACTIVE),--interactive)
 
-up: venv runtime build ## the offline stack, until Ctrl-C; writes out/stack.json and out/env.json
-	$(BIN)/python -m local.up
+up: venv runtime build ## the offline stack, until Ctrl-C; writes out/stack.json and out/env.json (or OUT=dir)
+	$(BIN)/python -m local.up $(if $(OUT),--out-dir "$(OUT)")
 
 invoke: venv ## one function of the running `make up`: make invoke FUNCTION=ApiFunction EVENT=events/api_get_signing.json
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=<events/....json>" >&2; exit 2; }

@@ -30,6 +30,7 @@ BUILD_DIR = REPO / ".aws-sam" / "build"
 RUNTIME_PYTHON = REPO / ".venv-runtime" / "bin" / "python"
 LOG_DIR = REPO / "out" / "logs"
 RIE_NAME = "aws-lambda-rie-x86_64"
+SETPRIV = shutil.which("setpriv")  # util-linux: sets the parent-death signal of what it runs
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -185,8 +186,16 @@ class _RieProcess:
             f"127.0.0.1:{free_port()}",
             *argv[1:],
         ]
+        # In a session of its own (a Ctrl-C in the terminal is the stack's to handle), killed by the kernel
+        # should the stack's process die without stopping it (setpriv's parent-death signal, where there is one).
+        guard = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
         self.process = subprocess.Popen(  # nosec B603 - our own binary and arguments, no shell
-            command, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*guard, *command],
+            cwd=cwd,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.session = requests.Session()
 
@@ -205,19 +214,31 @@ class _RieProcess:
             f"{name}: the runtime emulator did not listen within {READY_TIMEOUT}s; see {log_path}"
         )
 
-    def stop(self) -> None:
-        self.session.close()
-        for sig, timeout in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, None)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # The runtime started by the RIE shares its group: make sure none of it outlives us.
+    def terminate(self) -> None:
+        """Ask the RIE to stop (it kills its runtime), without waiting."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self, deadline: float) -> None:
+        """Wait for it until `deadline` (time.monotonic), then kill whatever is left of it and its runtime."""
+        self.session.close()
+        runtimes = _children(self.process.pid)  # the RIE starts its runtime in a process group of its own
+        self.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(max(deadline - time.monotonic(), 0.01))
+        for group in (self.process.pid, *runtimes):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self.process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of a process's children (Linux's /proc; none elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(child) for child in task.read_text().split()]
+    return found
 
 
 class RieFunction:
@@ -281,9 +302,16 @@ class RieFunction:
             self._idle.put(process)
         return parse_result(self.name, response.content, response.status_code)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask every RIE process to stop at once; stop() then waits for them together."""
         for process in self._processes:
-            process.stop()
+            process.terminate()
+
+    def stop(self) -> None:
+        self.request_stop()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for process in self._processes:
+            process.stop(deadline)
         self._processes.clear()
         self._idle = queue.Queue()
         if self._log is not None:
