@@ -68,6 +68,7 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: int = 3
     memory_size: int = 128
+    logging_config: Mapping[str, Any] = field(default_factory=dict)  # the template's LoggingConfig
 
 
 def spec_from_template(
@@ -87,6 +88,7 @@ def spec_from_template(
         environment=dict(environment),
         timeout=function.timeout,
         memory_size=function.memory_size,
+        logging_config=function.logging_config,
     )
 
 
@@ -142,6 +144,11 @@ def lambda_environment(
     }
     if endpoint_url:
         base["AWS_ENDPOINT_URL"] = endpoint_url
+    if str(spec.logging_config.get("LogFormat", "")).upper() == "JSON":
+        # What Lambda sets for LoggingConfig; the log levels apply to the JSON format only.
+        base["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if spec.logging_config.get("ApplicationLogLevel"):
+            base["AWS_LAMBDA_LOG_LEVEL"] = str(spec.logging_config["ApplicationLogLevel"])
     return {**base, **spec.environment}
 
 

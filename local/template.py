@@ -101,6 +101,7 @@ class Function:
     environment: Mapping[str, Any]
     layers: tuple[Any, ...]
     events: tuple[Event, ...]
+    logging_config: Mapping[str, Any] = field(default_factory=dict)  # LoggingConfig
 
     def events_of(self, kind: type) -> list:
         return [event for event in self.events if isinstance(event, kind)]
@@ -187,6 +188,7 @@ def _function(logical_id: str, props: Mapping[str, Any]) -> Function:
         environment=dict((props.get("Environment") or {}).get("Variables") or {}),
         layers=tuple(props.get("Layers") or ()),
         events=tuple(_event(name, spec) for name, spec in (props.get("Events") or {}).items()),
+        logging_config=dict(props.get("LoggingConfig") or {}),
     )
 
 
