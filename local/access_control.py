@@ -403,13 +403,13 @@ def describe_dynamodb(incoming: Incoming) -> Described:
         return Described(calls)
     if operation in ("BatchWriteItem", "BatchGetItem"):
         calls = []
-        for table, requests in (params.get("RequestItems") or {}).items():
+        for table, entries in (params.get("RequestItems") or {}).items():
             if operation == "BatchGetItem":
-                items = requests.get("Keys") or []
+                items = entries.get("Keys") or []
             else:
                 items = [
                     r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") or {}
-                    for r in requests
+                    for r in entries
                 ]
             calls.append(Call(f"dynamodb:{operation}", table_arn(table), leading_keys(table, items)))
         return Described(calls)
