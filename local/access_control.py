@@ -323,8 +323,8 @@ class Incoming:
         return params.get("Action", ""), params
 
 
-def _arn(service: str, incoming: Incoming, resource: str, region: bool = True) -> str:
-    return f"arn:{PARTITION}:{service}:{incoming.region if region else ''}:{incoming.account}:{resource}"
+def _arn(service: str, incoming: Incoming, resource: str) -> str:
+    return f"arn:{PARTITION}:{service}:{incoming.region}:{incoming.account}:{resource}"
 
 
 def describe_s3(incoming: Incoming) -> Described:
@@ -439,7 +439,7 @@ def _partition_key(incoming: Incoming, table: str) -> str | None:
 def _queried_partition_key(incoming: Incoming, params: Mapping[str, Any]) -> str:
     """The partition key value of `pk = :v` in a Query's key condition, or UNKNOWN_KEY."""
     attribute = _partition_key(incoming, params.get("TableName", ""))
-    names = {alias: name for alias, name in (params.get("ExpressionAttributeNames") or {}).items()}
+    names = dict(params.get("ExpressionAttributeNames") or {})
     for left, right in re.findall(r"([#\w]+)\s*=\s*(:\w+)", params.get("KeyConditionExpression") or ""):
         if names.get(left, left) == attribute:
             return _scalar((params.get("ExpressionAttributeValues") or {}).get(right))

@@ -5,6 +5,7 @@ The policy evaluator on its own first (fast), then real boto3 calls against a Mo
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from types import SimpleNamespace
@@ -325,6 +326,22 @@ def test_a_role_reads_only_its_own_secret_and_sends_only_to_its_queue(aws):
     sqs.send_message(QueueUrl=aws.queue, MessageBody="hello")
     assert _code(lambda: sqs.get_queue_url(QueueName="jobs")) in ("AccessDenied", "AccessDeniedException")
     assert _code(lambda: sqs.receive_message(QueueUrl=aws.queue)) in ("AccessDenied", "AccessDeniedException")
+
+
+def test_a_multipart_upload_needs_put_object_and_aborting_it_abort_multipart_upload(aws):
+    from boto3.s3.transfer import TransferConfig
+
+    s3 = aws.role("s3")
+    five_mib = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    s3.upload_fileobj(io.BytesIO(b"x" * (11 * 1024 * 1024)), "docs-bucket", "signed/big.pdf", Config=five_mib)
+    started = s3.create_multipart_upload(Bucket="docs-bucket", Key="signed/abandoned.pdf")
+
+    assert s3.head_object(Bucket="docs-bucket", Key="signed/big.pdf")["ContentLength"] == 11 * 1024 * 1024
+    aborted = lambda: s3.abort_multipart_upload(  # noqa: E731
+        Bucket="docs-bucket", Key="signed/abandoned.pdf", UploadId=started["UploadId"]
+    )
+    assert _code(aborted) == "AccessDenied"  # the role grants s3:PutObject only
+    assert aws.server.access_control.denials[-1].action == "s3:AbortMultipartUpload"
 
 
 def test_a_sigv2_presigned_url_is_refused_as_new_buckets_refuse_it(aws):
