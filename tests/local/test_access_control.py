@@ -164,6 +164,7 @@ def aws():
             BillingMode="PAY_PER_REQUEST",
         )
     admin.s3.create_bucket(Bucket="docs-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    admin.s3.put_bucket_versioning(Bucket="docs-bucket", VersioningConfiguration={"Status": "Enabled"})
     admin.s3.put_object(Bucket="docs-bucket", Key="signed/there.pdf", Body=b"%PDF-")
     queue = admin.sqs.create_queue(QueueName="jobs")["QueueUrl"]
     secret = admin.secretsmanager.create_secret(Name="mine", SecretString="s")["ARN"]
@@ -180,8 +181,9 @@ def aws():
             TABLE_ARN,
             **{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["EVENT#*"]}},
         ),
-        allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::docs-bucket/signed/*"),
+        allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], "arn:aws:s3:::docs-bucket/signed/*"),
         allow("s3:ListBucket", "arn:aws:s3:::docs-bucket", StringLike={"s3:prefix": ["signed/*"]}),
+        allow("s3:DeleteObjectVersion", "arn:aws:s3:::docs-bucket/signed/scratch/*"),
         allow("sqs:SendMessage*", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"),
         allow("secretsmanager:GetSecretValue", secret),
     )
@@ -342,6 +344,33 @@ def test_a_multipart_upload_needs_put_object_and_aborting_it_abort_multipart_upl
     )
     assert _code(aborted) == "AccessDenied"  # the role grants s3:PutObject only
     assert aws.server.access_control.denials[-1].action == "s3:AbortMultipartUpload"
+
+
+def test_delete_objects_is_authorized_for_every_object_it_names(aws):
+    s3 = aws.role("s3")
+    version = aws.admin.s3.put_object(Bucket="docs-bucket", Key="signed/scratch/a", Body=b"a").get(
+        "VersionId"
+    )
+    there = aws.admin.s3.head_object(Bucket="docs-bucket", Key="signed/there.pdf").get("VersionId")
+
+    def delete(*objects):
+        return lambda: s3.delete_objects(
+            Bucket="docs-bucket", Delete={"Objects": list(objects), "Quiet": True}
+        )
+
+    assert (
+        _code(
+            delete(
+                {"Key": "signed/scratch/a", "VersionId": version},
+                {"Key": "signed/there.pdf", "VersionId": there},
+            )
+        )
+        == "AccessDenied"
+    )
+    assert (
+        _code(delete({"Key": "signed/scratch/a"})) == "AccessDenied"
+    )  # a delete marker needs s3:DeleteObject
+    assert delete({"Key": "signed/scratch/a", "VersionId": version})().get("Errors") is None
 
 
 def test_a_sigv2_presigned_url_is_refused_as_new_buckets_refuse_it(aws):
