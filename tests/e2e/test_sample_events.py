@@ -98,7 +98,10 @@ def test_make_invoke_runs_every_sample_event_on_the_running_stack_and_prints_the
     assert status["webhook_package_completed"] == status["webhook_package_failed"] == 401  # another secret
     assert answers["intake_s3_object_created"]["receipts"][0]["state"] == "FAILED"  # nothing was dropped
     assert answers["package_worker_sqs"]["batchItemFailures"]  # an unknown session: tried again later
-    assert set(answers["reconciler_scheduled"]) == {"checked", "queued", "expired"}
+    counts = answers["reconciler_scheduled"]  # how many signings it checked, and what it did with them
+    assert {"checked", "queued", "expired"} <= set(counts) and all(
+        isinstance(n, int) for n in counts.values()
+    )
     assert len(answers) == len(list(EVENTS.glob("*.json")))
 
 
