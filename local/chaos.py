@@ -193,7 +193,7 @@ def start_stack(out_dir: Path, seed: int, worker_timeout: int, reconcile_every: 
         worker = stack.functions[WORKER]
         for number in range(2, WORKER_POLLERS + 1):
             poller = SqsEventSource(
-                stack.client("sqs"),
+                stack.client("sqs", WORKER),
                 queue.url,
                 worker.invoke,
                 batch_size=5,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from types import SimpleNamespace
 
@@ -25,6 +26,16 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(autouse=True)
+def core_loggers_as_found():
+    """A function's app hands the core's loggers to Powertools Logger (on Lambda, one function per process);
+    here, many functions share a process: each test starts with them as the core leaves them, propagating."""
+    core = logging.getLogger("signing_core")
+    core.handlers, core.propagate = [], True
+    core.setLevel(logging.NOTSET)
+    yield
 
 
 @pytest.fixture

@@ -115,10 +115,14 @@ class SignerIn(Strict):
     nationalIdentificationNumber: str | None = Field(None, min_length=1, max_length=64)
 
 
+# An absolute http(s) URL with a host, as Signicat takes it ("http://" alone was answered 502, not 400).
+REDIRECT_URL = r"^https?://[^/?#\s]+"
+
+
 class RedirectSettingsIn(Strict):
-    success: str | None = Field(None, pattern=r"^https?://", max_length=2048)
-    cancel: str | None = Field(None, pattern=r"^https?://", max_length=2048)
-    error: str | None = Field(None, pattern=r"^https?://", max_length=2048)
+    success: str | None = Field(None, pattern=REDIRECT_URL, max_length=2048)
+    cancel: str | None = Field(None, pattern=REDIRECT_URL, max_length=2048)
+    error: str | None = Field(None, pattern=REDIRECT_URL, max_length=2048)
 
 
 class StartSigningIn(Strict):

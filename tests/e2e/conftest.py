@@ -5,6 +5,7 @@ Lambda runtime emulator, the HTTP gateway and the event sources. One stack per t
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import itertools
 import json
@@ -129,26 +130,46 @@ def sample_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
-    """One stack for the module; afterwards not one of its runtime emulator processes is left."""
-    require_build()
-    # environ={}: the emulator, whatever SIGNICAT_* the shell holds. moto keeps resources per process, not
-    # per server: a prefix of its own keeps this stack's resources apart from earlier stacks' in this run.
-    stack = LocalStack(
-        out_dir=tmp_path_factory.mktemp("stack"),
-        environ={},
-        emulator_config=EmulatorConfig(packaging_delay=0.05),
-        prefix=f"e2e{next(_STACK_NUMBERS)}",
-    )
+def denials(stack: LocalStack) -> list[str]:
+    """Every request IAM refused on the stack's AWS so far, as one line each."""
+    assert stack.moto is not None and stack.moto.access_control is not None
+    return [
+        f"{d.caller} may not {d.action} on {d.resource} {d.reason}" for d in stack.moto.access_control.denials
+    ]
+
+
+@contextlib.contextmanager
+def running(stack: LocalStack) -> Iterator[Offline]:
+    """The stack started, for a test module; afterwards not one of its runtime emulator processes is left, and
+    IAM refused nothing the product asked for (every function runs with its own role, as on AWS)."""
     stack.start()
     endpoint = stack.info["awsEndpointUrl"]
     assert processes_of(endpoint), "the check below would see no process at all"
     try:
         yield Offline(stack)
+        refused = denials(stack)
     finally:
         stack.stop()
     assert processes_of(endpoint) == [], "runtime emulator processes outlived the stack"
+    assert refused == [], "IAM refused the product:\n" + "\n".join(refused)
+
+
+def e2e_stack(tmp_path_factory: pytest.TempPathFactory, **options: Any) -> LocalStack:
+    # environ={}: the emulator, whatever SIGNICAT_* the shell holds. moto keeps resources per process, not
+    # per server: a prefix of its own keeps this stack's resources apart from earlier stacks' in this run.
+    require_build()
+    options = {
+        "prefix": f"e2e{next(_STACK_NUMBERS)}",
+        "emulator_config": EmulatorConfig(packaging_delay=0.05),
+    } | options
+    return LocalStack(out_dir=tmp_path_factory.mktemp("stack"), environ={}, **options)
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
+    """One stack for the module."""
+    with running(e2e_stack(tmp_path_factory)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ STACK_KEYS = {
     "emulatorUrl",
     "awsEndpointUrl",
     "region",
+    "accessKeyId",
+    "secretAccessKey",
     "documentsBucket",
     "table",
     "queueUrl",
@@ -33,12 +35,12 @@ STACK_KEYS = {
 
 
 class Running:
-    """A `python -m <module>` subprocess whose output lines are read as they come."""
+    """A subprocess (`python -m <module>`, or a whole command) whose output lines are read as they come."""
 
-    def __init__(self, module: str, *args: str) -> None:
+    def __init__(self, module: str, *args: str, command: list[str] | None = None) -> None:
         environ = {name: value for name, value in os.environ.items() if not name.startswith("SIGNICAT_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            command or [sys.executable, "-m", module, *args],
             cwd=REPO,
             env=environ,
             stdout=subprocess.PIPE,
@@ -87,8 +89,8 @@ def run():
     require_build()
     started: list[Running] = []
 
-    def start(module: str, *args: str) -> Running:
-        started.append(Running(module, *args))
+    def start(module: str, *args: str, command: list[str] | None = None) -> Running:
+        started.append(Running(module, *args, command=command))
         return started[-1]
 
     yield start
@@ -178,7 +180,9 @@ def test_up_serves_the_stack_until_sigterm_then_stops_everything(run, tmp_path):
     assert processes_of(info["awsEndpointUrl"])
 
     up.process.send_signal(signal.SIGTERM)
+    began = time.monotonic()
     code, output = up.finish()
+    stop_seconds = time.monotonic() - began
 
     assert info.keys() >= STACK_KEYS
     assert f"API            {info['apiUrl']}" in output
@@ -188,3 +192,39 @@ def test_up_serves_the_stack_until_sigterm_then_stops_everything(run, tmp_path):
     assert code == 0, output
     assert output.endswith("stopped")
     assert processes_of(info["awsEndpointUrl"]) == []
+    assert stop_seconds < 10, f"the stop took {stop_seconds:.1f} s"
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+
+
+def _alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie waiting for whoever adopted it."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_make_up_stops_everything_within_seconds_when_its_parent_dies(run, tmp_path):
+    make = run("", command=["make", "--no-print-directory", "up", f"OUT={tmp_path}"])
+    make.wait_for_line("Ctrl-C stops everything.", timeout=120)
+    endpoint = _endpoint(tmp_path)
+    (up,) = _children(make.process.pid)  # make runs local.up itself (one command: no shell in between)
+    assert processes_of(endpoint)
+
+    make.process.kill()  # make dies without a word to its child
+    deadline = time.monotonic() + 15
+    while (_alive(up) or processes_of(endpoint)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survived = _alive(up)
+    if survived:
+        os.kill(up, signal.SIGTERM)  # not left behind by this test, whatever it found
+
+    assert not survived
+    assert processes_of(endpoint) == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -135,3 +137,46 @@ def test_webhook_accepts_the_same_event_signed_with_the_secret_and_the_worker_ac
     assert answer.status_code == 202
     assert "Item" in _marker(offline, event_id)
     assert offline.wait_final(signing["signingId"])["state"] == "FAILED"
+
+
+def _json_lines(path: str) -> list[dict]:
+    found = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                found.append(record)
+    return found
+
+
+def _logged(offline, function: str, matches, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while not (found := [r for r in _json_lines(offline.info["logs"][function]) if matches(r)]):
+        assert time.monotonic() < deadline, f"no such line in the {function} log"
+        time.sleep(0.2)
+    return found[0]
+
+
+def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_and_session_ids(offline):
+    signing = offline.start_signing()
+    signing_id, session_id = signing["signingId"], signing["sessions"][0]["sessionId"]
+    offline.act(session_id)
+    offline.wait_final(signing_id)
+
+    # Through Powertools Logger (the API and the worker copy its configuration to signing_core's loggers).
+    started = _logged(offline, "ApiFunction", lambda r: r.get("signingId") == signing_id)
+    announced = _logged(offline, "PackageWorkerFunction", lambda r: r.get("signingId") == signing_id)
+    # Through the runtime's own JSON format (the webhook imports no Powertools).
+    accepted = _logged(offline, "WebhookFunction", lambda r: r.get("sessionId") == session_id)
+
+    assert (started["level"], started["service"], started["function_name"]) == (
+        "INFO",
+        "esign",
+        "ApiFunction",
+    )
+    assert started["sessionIds"] == [session_id]
+    assert (announced["level"], announced["location"].split(":")[0]) == ("INFO", "publish")
+    assert announced["message"] == f"announced Signing Completed for signing {signing_id}"
+    assert (accepted["level"], accepted["logger"]) == ("INFO", "signing_core.webhook")
+    assert accepted["message"].startswith("webhook event accepted: package.completed")
+    assert accepted["requestId"]

@@ -190,6 +190,7 @@ def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
             None,
             "documents.0.contentType",
         ),
+        (start_body(redirectSettings={"success": "http://"}), None, "redirectSettings.success"),
     ],
     ids=[
         "invalid-json",
@@ -202,6 +203,7 @@ def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
         "unknown-field",
         "bad-base64",
         "bad-content-type",
+        "redirect-without-host",
     ],
 )
 def test_invalid_requests_answer_400_problem_and_create_nothing(api, signicat, aws, body, raw, param):

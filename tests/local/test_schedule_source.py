@@ -132,6 +132,7 @@ Resources:
     Properties:
       CodeUri: functions/hook
       Handler: app.handler
+      Runtime: python3.13
       Events:
         Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
   Reconciler:
@@ -139,6 +140,8 @@ Resources:
     Properties:
       CodeUri: functions/reconciler
       Handler: app.handler
+      Runtime: python3.13
+      Policies: [{DynamoDBWritePolicy: {TableName: !Ref Table}}]
       Environment: {Variables: {TABLE_NAME: !Ref Table}}
       Events:
         Every: {Type: Schedule, Properties: {Schedule: !Ref Every}}

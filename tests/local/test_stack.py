@@ -20,6 +20,7 @@ Parameters:
   WebhookAuthMode: {Type: String, Default: token}
 Globals:
   Function:
+    Runtime: python3.13
     Handler: app.handler
     Timeout: 10
     Layers: [!Ref CoreLayer]
@@ -47,6 +48,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/echo
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy: {SecretArn: !Ref WebhookSecretArn}
       Environment:
         Variables:
           QUEUE_URL: !Ref Jobs
@@ -60,6 +63,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/intake
+      Policies:
+        - DynamoDBWritePolicy: {TableName: !Ref Table}
       Events:
         Upload:
           Type: S3
@@ -71,6 +76,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/worker
+      Policies:
+        - DynamoDBWritePolicy: {TableName: !Ref Table}
       Events:
         Jobs:
           Type: SQS

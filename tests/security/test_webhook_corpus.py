@@ -541,13 +541,15 @@ def sensitive_values() -> set[str]:
 def test_logs_over_the_whole_corpus_hold_no_secret_signature_or_token(
     aws, monkeypatch, caplog, capsys, third_party_level
 ):
-    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    from awslambdaric.lambda_runtime_log_utils import JsonFormatter
+
     caplog.set_level(third_party_level)
     caplog.set_level(logging.DEBUG, logger="signing_core")
-    # What Lambda's runtime does with log records: format them (tracebacks included) onto a stream.
+    # What Lambda's runtime does with log records (LoggingConfig JSON): every key of a record, tracebacks
+    # included, formatted onto a stream.
     stream = io.StringIO()
     console = logging.StreamHandler(stream)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    console.setFormatter(JsonFormatter())
     logging.getLogger().addHandler(console)
     answers = []
     try:

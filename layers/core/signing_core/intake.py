@@ -74,7 +74,7 @@ def start(dropped: DroppedObject, settings: StartSettings, lease_seconds: int) -
 
 
 def _refuse(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
-    logger.warning("dropped document %s refused: %s", dropped.key, detail)
+    logger.warning("dropped document %s refused: %s", dropped.key, detail, extra={"objectKey": dropped.key})
     body = {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
     key = storage.refusal_key(dropped.name, dropped.version or "unversioned")
     return receipts.write(dropped.bucket, key, body)

@@ -104,7 +104,10 @@ def assess(
         if states[session.sessionId] not in (wire.READY, wire.BLOCKED):
             state = states[session.sessionId]
             logger.warning(
-                "session %s is %r, a state this code does not know: not final", session.sessionId, state
+                "session %s is %r, a state this code does not know: not final",
+                session.sessionId,
+                state,
+                extra={"signingId": signing.signingId, "sessionId": session.sessionId},
             )
     if any(_past_due(_due_date(answers[s.sessionId], s), signing, now) for s in unsigned):
         detail = "the due date passed before every signer signed"

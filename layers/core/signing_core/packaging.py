@@ -41,7 +41,12 @@ def handle_package_event(
     if signing is None:
         if event.receive_count < UNKNOWN_SESSION_ATTEMPTS:
             raise RetryLater(f"no signing knows session {event.session_id} yet")
-        logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
+        logger.warning(
+            "dropping event %s: no signing has session %s",
+            event.event_id,
+            event.session_id,
+            extra={"eventId": event.event_id, "sessionId": event.session_id},
+        )
         return "unknown-session"
     if signing.is_final:
         # A worker stopped between storing and recording may have left a PAdES for a signing that ended otherwise;
@@ -122,4 +127,5 @@ def _remove_orphan(signing: Signing, bucket: str) -> None:
                 removed,
                 signing.signingId,
                 signing.state,
+                extra={"signingId": signing.signingId},
             )

@@ -60,7 +60,11 @@ def reconcile(
             try:
                 outcome = follow_up(repository.get(signing_id), signicat, queue_url, moment)
             except Exception:
-                logger.exception("could not follow up signing %s; a later run tries again", signing_id)
+                logger.exception(
+                    "could not follow up signing %s; a later run tries again",
+                    signing_id,
+                    extra={"signingId": signing_id},
+                )
                 outcome = "failed"
             finally:
                 follow_ups.mark_checked(signing_id)  # to the back of the queue, whatever came of it

@@ -126,6 +126,7 @@ class ApiSettings:
 class WorkerSettings:
     signicat: SignicatSettings
     bucket: str  # where the signed PAdES is stored
+    queue_url: str  # the package queue: a deferred message is made visible again there (no sqs:GetQueueUrl)
     retry_delay_seconds: int  # first backoff of a deferred message
 
     @classmethod
@@ -133,6 +134,7 @@ class WorkerSettings:
         return cls(
             signicat=SignicatSettings.from_env(),
             bucket=env("DOCUMENTS_BUCKET"),
+            queue_url=env("QUEUE_URL"),
             retry_delay_seconds=env_int("RETRY_DELAY_SECONDS", 5),
         )
 

@@ -136,12 +136,19 @@ def start_signing(
         start_requests.give_up(start)
         raise
     try:
-        return repository.create(signing, also=start_requests.completion(start))
+        stored = repository.create(signing, also=start_requests.completion(start))
     except Exception:
         # Leave nobody a link to a signing we could not record.
         _delete_sessions_quietly(client, [s.sessionId for s in signing.sessions])
         start_requests.give_up(start)
         raise
+    logger.info(
+        "signing %s started with %d session(s)",
+        signing.signingId,
+        len(signing.sessions),
+        extra={"signingId": signing.signingId, "sessionIds": [s.sessionId for s in signing.sessions]},
+    )
+    return stored
 
 
 def _start_at_signicat(
@@ -236,4 +243,8 @@ def _delete_sessions_quietly(client, session_ids: list[str]) -> None:
         try:
             client.delete_signing_session(session_id)
         except Exception:
-            logger.warning("could not delete signing session %s after a failed start", session_id)
+            logger.warning(
+                "could not delete signing session %s after a failed start",
+                session_id,
+                extra={"sessionId": session_id},
+            )

@@ -177,7 +177,9 @@ def _remember(table_name: str, event_id: str, expiration: int) -> bool:
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     except Exception as error:
-        logger.exception(json.dumps({"message": "webhook replay marker not written", "eventId": event_id}))
+        logger.exception(
+            "webhook replay marker not written for event %s", event_id, extra={"eventId": event_id}
+        )
         raise RetryLater("the event cannot be recorded now") from error
     return True
 
@@ -188,7 +190,7 @@ def _enqueue(settings: WebhookSettings, envelope: dict, received: float) -> None
     try:
         package_queue.send(settings.queue_url, envelope, received)
     except Exception as error:
-        logger.exception(json.dumps({"message": "webhook event not enqueued", "eventId": event_id}))
+        logger.exception("webhook event %s not enqueued", event_id, extra={"eventId": event_id})
         _forget(settings.table_name, event_id)
         raise RetryLater("the event cannot be queued now") from error
 
@@ -198,8 +200,11 @@ def _forget(table_name: str, event_id: str) -> None:
         aws.client("dynamodb").delete_item(TableName=table_name, Key=_marker_key(event_id))
     except Exception:
         # The provider's retry will read as a duplicate; the reconciler still finds the stale signing.
-        logger.exception(json.dumps({"message": "webhook replay marker not removed", "eventId": event_id}))
+        logger.exception(
+            "webhook replay marker not removed for event %s", event_id, extra={"eventId": event_id}
+        )
 
 
 def _log(message: str, **fields: str) -> None:
-    logger.info(json.dumps({"message": message, **fields}))
+    """One INFO line; its fields are keys of the JSON record (the runtime's LoggingConfig format) too."""
+    logger.info("%s: %s %s", message, fields["eventName"], fields["eventId"], extra=fields)
