@@ -51,7 +51,7 @@ def receipt(aws, name: str) -> dict:
 
 def complete(worker, signicat, aws, session_id: str) -> None:
     signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signicat.wait_packaged(repository.find_by_session(session_id).documentCollectionId)
     run_worker(worker, aws, envelope(session_id))
 
 

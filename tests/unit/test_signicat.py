@@ -620,6 +620,29 @@ def test_session_id_is_escaped_in_the_path(signicat):
     assert request.environ["RAW_URI"] == "/sign/signing-sessions/a%2Fb"
 
 
+def test_get_document_collection_answers_the_collection_with_its_packages(signicat):
+    TokenEndpoint(signicat)
+    package = {"packageId": "p-1", "resultDocumentId": "pades-1", "packageType": "PADES_CONTAINER"}
+    answer = {"id": "c/1", "documents": [{"documentId": "d-1"}], "output": {"packages": [package]}}
+    signicat.expect_request("/sign/document-collections/c/1", method="GET").respond_with_json(answer)
+
+    assert make_client(signicat).get_document_collection("c/1") == answer
+    [request] = api_requests(signicat, "/sign/document-collections/c/1")
+    assert request.environ["RAW_URI"] == "/sign/document-collections/c%2F1"
+
+
+def test_a_collection_signicat_does_not_have_is_a_404_that_says_what_was_read(signicat):
+    TokenEndpoint(signicat)
+    signicat.expect_request("/sign/document-collections/c-1").respond_with_response(
+        problem(404, "not_found", "Document collection c-1 not found")
+    )
+
+    with pytest.raises(SignicatError) as raised:
+        make_client(signicat).get_document_collection("c-1")
+
+    assert (raised.value.status, raised.value.operation) == (404, "reading the document collection")
+
+
 def test_list_signing_sessions_sends_limit_and_offset(signicat):
     TokenEndpoint(signicat)
     signicat.expect_request(
@@ -648,6 +671,7 @@ def test_list_signing_sessions_answers_the_items_of_signicats_page(signicat):
     [
         lambda c: c.get_signing_session(""),
         lambda c: c.delete_signing_session(None),
+        lambda c: c.get_document_collection(" "),
         lambda c: c.create_document_collection([]),
         lambda c: c.create_document_collection(["d-1", ""]),
         lambda c: c.create_signing_sessions([]),
@@ -659,6 +683,7 @@ def test_list_signing_sessions_answers_the_items_of_signicats_page(signicat):
     ids=[
         "empty session id",
         "missing session id",
+        "blank collection id",
         "no documents",
         "empty document id",
         "no sessions",

@@ -1,7 +1,7 @@
 """The signing state machine, kept in DynamoDB with conditional, versioned transitions.
 
-One table (see docs/architecture.md): the signing item, one link item per signing session (GSI bySession),
-and a sparse `followUp` attribute (GSI byFollowUp, sorted by `checkedAt`) on every signing the reconciler
+One table (see docs/architecture.md): the signing item (GSI byCollection, on its document collection), one
+link item per signing session (GSI bySession), and a sparse `followUp` attribute (GSI byFollowUp, sorted by `checkedAt`) on every signing the reconciler
 still has work with: CHECK while it is not final, ANNOUNCE once final until its announcement went out
 (follow_ups.py reads it; claims.py holds the storage claim).
 """
@@ -151,10 +151,20 @@ def get(signing_id: str) -> Signing:
 
 
 def find_by_session(session_id: str) -> Signing | None:
+    return _find_one("bySession", "sessionId", session_id)
+
+
+def find_by_collection(collection_id: str) -> Signing | None:
+    """The signing whose document collection this is (each signing has its own: GSI byCollection)."""
+    return _find_one("byCollection", "documentCollectionId", collection_id)
+
+
+def _find_one(index: str, attribute: str, value: str) -> Signing | None:
     items = table().query(
-        IndexName="bySession",
-        KeyConditionExpression="sessionId = :id",
-        ExpressionAttributeValues={":id": session_id},
+        IndexName=index,
+        KeyConditionExpression="#attribute = :value",
+        ExpressionAttributeNames={"#attribute": attribute},
+        ExpressionAttributeValues={":value": value},
     )["Items"]
     if not items:
         return None

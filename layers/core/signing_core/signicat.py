@@ -123,6 +123,11 @@ class SignicatClient:
         response = self._call("POST", "/document-collections", json={"documents": documents})
         return json_object(response)
 
+    def get_document_collection(self, collection_id: str) -> dict:
+        """The collection with its `output.packages`: where a collection-level PAdES appears once packaged."""
+        path = f"/document-collections/{path_id('collection id', collection_id)}"
+        return json_object(self._call("GET", path))
+
     def create_signing_sessions(self, sessions: list[dict]) -> list[dict]:
         """Create every session in one POST: the API takes and returns a JSON array."""
         if not isinstance(sessions, list) or not sessions or not all(isinstance(s, dict) for s in sessions):

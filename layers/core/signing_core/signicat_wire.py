@@ -32,6 +32,7 @@ OPERATIONS = {
     ("POST", "documents"): "uploading a document",
     ("GET", "documents"): "downloading a document",
     ("POST", "document-collections"): "creating the document collection",
+    ("GET", "document-collections"): "reading the document collection",
     ("POST", "signing-sessions"): "creating the signing sessions",
     ("GET", "signing-sessions"): "reading a signing session",
     ("DELETE", "signing-sessions"): "deleting a signing session",
@@ -80,9 +81,10 @@ def lifecycle_state(session: dict[str, Any]) -> str | None:
     return (session.get("lifecycle") or {}).get("state")
 
 
-def pades_document_id(session: dict) -> str | None:
-    """The resultDocumentId of the session's PADES_CONTAINER package, or None while not packaged."""
-    packages = ((session or {}).get("output") or {}).get("packages") or []
+def pades_document_id(packaged: dict) -> str | None:
+    """The resultDocumentId of the PADES_CONTAINER package in a collection's (or a session's) `output.packages`,
+    or None while not packaged."""
+    packages = ((packaged or {}).get("output") or {}).get("packages") or []
     for package in packages:
         if isinstance(package, dict) and package.get("packageType") == PADES_CONTAINER:
             document_id = package.get("resultDocumentId")
