@@ -24,7 +24,9 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
         "Offline stack is up",
         f"  API            {info['apiUrl']}  (POST /signings, GET /signings/{{id}})",
     ]
-    lines.append(f"  webhook        {info['webhookUrl']}")
+    lines.append(
+        f"  webhook        {info['webhookUrl']}  (the URL to register: in url mode it holds the secret)"
+    )
     if info.get("emulatorUrl"):
         emulator = info["emulatorUrl"]
         lines.append(f"  Sign API v2    {emulator}/sign  (emulator; controls under {emulator}/_emulator/)")

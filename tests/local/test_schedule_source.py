@@ -133,7 +133,7 @@ Resources:
       CodeUri: functions/hook
       Handler: app.handler
       Events:
-        Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
+        Webhook: {Type: Api, Properties: {Path: '/webhooks/signicat/{secret}', Method: POST}}
   Reconciler:
     Type: AWS::Serverless::Function
     Properties:
