@@ -206,12 +206,14 @@ class SignicatClient:
     def _mint_token(self) -> tuple[str, float]:
         issued_at = self._clock()
         client_id, client_secret = self._credentials()
-        response = self._send(
-            "POST",
-            self._token_url,
-            data={"grant_type": "client_credentials", "scope": "signicat-api"},
-            auth=(client_id, client_secret),
-        )
+        # The credentials in the form body, as Signicat's own SDK sends them.
+        form = {
+            "grant_type": "client_credentials",
+            "scope": "signicat-api",
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        response = self._send("POST", self._token_url, data=form)
         if not response.ok:
             raise SignicatError.from_response(response)
         answer = json_object(response)
