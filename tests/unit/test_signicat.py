@@ -574,13 +574,13 @@ def test_download_of_unknown_document_raises_before_yielding(signicat):
 # --- collections and sessions --------------------------------------------------------------------
 
 
-def test_create_document_collection_posts_the_document_ids(signicat):
+def test_create_document_collection_posts_the_document_ids_packaged_into_one_pades(signicat):
     TokenEndpoint(signicat)
     answer = {"id": "c-1", "documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]}
     signicat.expect_request(
         "/sign/document-collections",
         method="POST",
-        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]},
+        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}], "packageTo": ["PADES_CONTAINER"]},
     ).respond_with_json(answer, status=201)
 
     assert make_client(signicat).create_document_collection(["d-1", "d-2"]) == answer
