@@ -80,6 +80,9 @@ class Emulator:
         listed = self._sign_api("GET", "/signing-sessions?limit=1000").json()
         return listed["data"] if isinstance(listed, dict) else listed
 
+    def collection(self, collection_id: str) -> dict:
+        return self._sign_api("GET", f"/document-collections/{collection_id}").json()
+
     def document(self, document_id: str) -> bytes:
         """A document's bytes as Signicat holds them."""
         return self._sign_api("GET", f"/documents/{document_id}").content

@@ -49,7 +49,7 @@ class FakeClock:
 
 
 class TokenEndpoint:
-    """Mints token-1, token-2, ... and records each request's form and Basic credentials."""
+    """Mints token-1, token-2, ... and records each request's form and Authorization header."""
 
     def __init__(self, server: HTTPServer, expires_in: int | None = 600) -> None:
         self.requests: list[dict] = []
@@ -57,9 +57,8 @@ class TokenEndpoint:
         server.expect_request("/token", method="POST").respond_with_handler(self)
 
     def __call__(self, request: Request) -> Response:
-        auth = request.authorization
         self.requests.append(
-            {"form": request.form.to_dict(), "user": auth.username, "password": auth.password}
+            {"form": request.form.to_dict(), "authorization": request.headers.get("Authorization")}
         )
         answer = {"access_token": f"token-{len(self.requests)}", "token_type": "Bearer"}
         if self.expires_in is not None:
@@ -133,7 +132,7 @@ def session_json(session_id: str = "s-1", **extra) -> dict:
 # --- token ---------------------------------------------------------------------------------------
 
 
-def test_token_request_uses_client_credentials_with_basic_auth(signicat):
+def test_token_request_sends_the_client_credentials_in_the_form_body(signicat):
     tokens = TokenEndpoint(signicat)
     signicat.expect_request("/sign/signing-sessions/s-1").respond_with_json(session_json())
 
@@ -141,9 +140,13 @@ def test_token_request_uses_client_credentials_with_basic_auth(signicat):
 
     assert tokens.requests == [
         {
-            "form": {"grant_type": "client_credentials", "scope": "signicat-api"},
-            "user": CLIENT_ID,
-            "password": CLIENT_SECRET,
+            "form": {
+                "grant_type": "client_credentials",
+                "scope": "signicat-api",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+            "authorization": None,
         }
     ]
 
@@ -571,13 +574,13 @@ def test_download_of_unknown_document_raises_before_yielding(signicat):
 # --- collections and sessions --------------------------------------------------------------------
 
 
-def test_create_document_collection_posts_the_document_ids(signicat):
+def test_create_document_collection_posts_the_document_ids_packaged_into_one_pades(signicat):
     TokenEndpoint(signicat)
     answer = {"id": "c-1", "documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]}
     signicat.expect_request(
         "/sign/document-collections",
         method="POST",
-        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]},
+        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}], "packageTo": ["PADES_CONTAINER"]},
     ).respond_with_json(answer, status=201)
 
     assert make_client(signicat).create_document_collection(["d-1", "d-2"]) == answer
@@ -765,7 +768,8 @@ def test_from_settings_reads_credentials_from_the_secret(signicat, secrets_manag
 
     SignicatClient.from_settings(settings_for(signicat, arn)).get_signing_session("s-1")
 
-    assert (tokens.requests[0]["user"], tokens.requests[0]["password"]) == ("sm-client", "sm-secret")
+    form = tokens.requests[0]["form"]
+    assert (form["client_id"], form["client_secret"]) == ("sm-client", "sm-secret")
 
 
 def test_from_settings_names_the_missing_secret_key(signicat, secrets_manager):

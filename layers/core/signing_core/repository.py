@@ -23,6 +23,7 @@ from signing_core.vocabulary import (  # noqa: F401 - every state is read from h
     EXPIRED,
     FAILED,
     FINAL_STATES,
+    PARALLEL,
     REJECTED,
     SIGNED,
 )
@@ -48,6 +49,7 @@ class Session:
     signatureUrl: str
     state: str = READY  # as Signicat reports it; CANCELLED or EXPIRED once Signicat no longer has it
     dueDate: str | None = None  # as Signicat set it: after it, Signicat answers 404 for the session
+    signer: dict[str, Any] | None = None  # who is expected: e-mail, mobile, the identity number masked
 
 
 @dataclass
@@ -56,8 +58,9 @@ class Signing:
     title: str
     externalReference: str
     documentCollectionId: str
-    sessions: list[Session]
+    sessions: list[Session]  # in signing order
     state: str = AWAITING_SIGNATURE
+    signingOrder: str = PARALLEL  # sequential: each session waits for the one before it
     version: int = 1
     createdAt: str = field(default_factory=_changed_at)
     updatedAt: str = field(default_factory=_changed_at)
@@ -85,6 +88,7 @@ class Signing:
             documentCollectionId=item["documentCollectionId"],
             sessions=[Session(**session) for session in item["sessions"]],
             state=item["state"],
+            signingOrder=item.get("signingOrder", PARALLEL),
             version=int(item["version"]),
             createdAt=item["createdAt"],
             updatedAt=item["updatedAt"],
