@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,7 +41,11 @@ from local.template import (
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/signicat"
+WEBHOOK_PATH = "/webhooks/signicat"  # hmac and token mode: the URL carries no secret
+SECRET_WEBHOOK_PATH = WEBHOOK_PATH + "/{secret}"  # url mode (the default): the secret is the last segment
+URL_MODE = "url"
+# What the webhook function accepts as a secret in its URL (signing_core.webhook_auth.URL_SECRET).
+URL_SECRET = re.compile(r"[A-Za-z0-9._~-]{32,}")
 DEFAULT_REGION = "eu-west-1"
 SIGNICAT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105  # nosec B105 - a URL
 ACCOUNT_ID = "123456789012"
@@ -134,6 +139,7 @@ class LocalStack:
         self._lambda_credentials: dict[str, str] = {}
         self.credentials: dict[str, dict[str, str]] = {}  # each function's, from its role
         self.roles: dict[str, str] = {}  # each function's role ARN
+        self.registered_webhook_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -169,7 +175,7 @@ class LocalStack:
             routes_from_template(self.template), self.invoke, settings=api_settings(self.template)
         )
         self._exit.callback(self.gateway.stop)
-        self.signicat = self._start_signicat(self.gateway.url + self._webhook_path())
+        self.signicat = self._start_signicat()
         # The template's own switch points the functions at moto, as it points `sam local` at the stack.
         parameters = {
             "AwsEndpointUrl": self.moto.endpoint_url,
@@ -272,11 +278,21 @@ class LocalStack:
         return component
 
     def _preflight(self) -> None:
-        """Fail before starting anything when the build or the runtime is missing."""
+        """Fail before starting anything when the build or the runtime is missing, or the webhook cannot be
+        reached the way the template's WebhookAuthMode says."""
         if not self._python.exists():
             raise RuntimeMissing(f"{self._python} not found: run `make runtime` first")
         for function in self.template.functions.values():
             spec_from_template(self.template, function, {}, self.build_dir)
+        route = self._webhook_route()
+        if not any(r.path == route for r in routes_from_template(self.template)):
+            raise StackError(f"the template has no {route} route for Signicat's webhook deliveries")
+        real = signicat_from_environment(self._environ) if self._environ.get("SIGNICAT_API_URL") else None
+        if real and route == SECRET_WEBHOOK_PATH and not URL_SECRET.fullmatch(real.webhook_secret):
+            raise StackError(
+                "SIGNICAT_WEBHOOK_SECRET goes into the webhook's URL (WebhookAuthMode url): it must be at "
+                "least 32 characters of A-Z, a-z, 0-9, '-', '_', '.', '~'"
+            )
 
     # -- pieces ----------------------------------------------------------------------------------
 
@@ -310,23 +326,32 @@ class LocalStack:
                 names[logical_id] = str(resolver.resolve(name))
         return names
 
-    def _webhook_path(self) -> str:
-        if not any(route.path == WEBHOOK_PATH for route in routes_from_template(self.template)):
-            raise StackError(f"the template has no {WEBHOOK_PATH} route for Signicat's webhook deliveries")
-        return WEBHOOK_PATH
+    def _webhook_route(self) -> str:
+        return (
+            SECRET_WEBHOOK_PATH if self._parameter("WebhookAuthMode", URL_MODE) == URL_MODE else WEBHOOK_PATH
+        )
 
-    def _start_signicat(self, webhook_url: str) -> Signicat:
+    def webhook_url(self, secret: str) -> str:
+        """The URL to register for Signicat's deliveries: in url mode (the default) it carries `secret`."""
+        assert self.gateway is not None
+        return self.gateway.url + self._webhook_route().replace("{secret}", secret)
+
+    def _start_signicat(self) -> Signicat:
         if self._environ.get("SIGNICAT_API_URL"):
-            return signicat_from_environment(self._environ)
+            signicat = signicat_from_environment(self._environ)
+            self.registered_webhook_url = self.webhook_url(signicat.webhook_secret)
+            return signicat
         from local.emulator.config import EmulatorConfig
         from local.emulator.server import EmulatorServer
 
+        webhook_secret = secrets.token_urlsafe(32)
+        self.registered_webhook_url = self.webhook_url(webhook_secret)
         config = dataclasses.replace(
             self._emulator_config or EmulatorConfig(),
-            webhook_urls=[webhook_url],
-            webhook_secret=secrets.token_urlsafe(24),
+            webhook_urls=[self.registered_webhook_url],
+            webhook_secret=webhook_secret,
             # Deliver the way the webhook function is configured to authenticate.
-            webhook_auth_mode=self._parameter("WebhookAuthMode", "hmac"),
+            webhook_auth_mode=self._parameter("WebhookAuthMode", URL_MODE),
             webhook_signature_header=self._parameter("WebhookSignatureHeader", "X-Signicat-Signature"),
         )
         self.emulator = self.start_component(EmulatorServer(config))
@@ -402,7 +427,7 @@ class LocalStack:
             variables.update(runner.spec.environment)
         info: dict[str, Any] = {
             "apiUrl": self.gateway.url,
-            "webhookUrl": self.gateway.url + WEBHOOK_PATH,
+            "webhookUrl": self.registered_webhook_url,
             # Lambda's Invoke API for the functions (`make invoke`, `aws lambda invoke --endpoint-url`).
             "lambdaUrl": self.lambda_api.url if self.lambda_api else None,
             "envVars": str(self.out_dir / "env.json"),

@@ -28,7 +28,9 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
         "Offline stack is up",
         f"  API            {info['apiUrl']}  (POST /signings, GET /signings/{{id}})",
     ]
-    lines.append(f"  webhook        {info['webhookUrl']}")
+    lines.append(
+        f"  webhook        {info['webhookUrl']}  (the URL to register: in url mode it holds the secret)"
+    )
     lines.append(f"  Lambda API     {info['lambdaUrl']}  (make invoke FUNCTION=... EVENT=events/....json)")
     if info.get("emulatorUrl"):
         emulator = info["emulatorUrl"]

@@ -11,7 +11,7 @@ import pytest
 
 REGION = "eu-west-1"
 SIGNICAT_CREDENTIALS = {"clientId": "local-client", "clientSecret": "local-client-secret"}
-WEBHOOK_SECRET = "local-webhook-secret"
+WEBHOOK_SECRET = "local-webhook-secret-0f3c9a7e52d14b86"  # url mode: at least 32 URL-safe characters
 
 # Nothing in the test run may reach real AWS, whatever the developer's shell holds.
 os.environ.update(

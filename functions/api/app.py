@@ -200,7 +200,7 @@ def invalid_request(error: RequestValidationError) -> Response:
 
 @app.exception_handler(DomainError)
 def domain_error(error: DomainError) -> Response:
-    return problem(error.status, error.detail, code=error.code)
+    return problem(error.status, error.detail, code=error.code, **error.extra)
 
 
 @app.exception_handler(SignicatError)

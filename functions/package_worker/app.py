@@ -1,4 +1,5 @@
-"""Package worker: for each queued Signicat event, read the session, store the signed PAdES, record the outcome.
+"""Package worker: for each queued Signicat event, read the signing's sessions and collection, store the signed
+PAdES, record the outcome.
 
 Batch with partial failures: a message that cannot be done yet (not packaged, another worker busy) comes
 back on its own, sooner than the queue's visibility timeout, while the rest of the batch completes.
@@ -37,10 +38,10 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     event = packaging.PackageEvent(
         event_id=envelope["id"],
         event_name=envelope["eventName"],
-        session_id=envelope["eventData"]["id"],
+        subject_id=envelope["eventData"]["id"],
         receive_count=int(record.attributes.approximate_receive_count),
     )
-    keys = {"eventId": event.event_id, "sessionId": event.session_id}
+    keys = {"eventId": event.event_id, "subjectId": event.subject_id}
     # The claim on storing outlives this invocation, so a worker killed mid-stream is taken over later.
     lease = int(lambda_context.get_remaining_time_in_millis() / 1000) + 30 if lambda_context else 900
     try:

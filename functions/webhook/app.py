@@ -1,4 +1,5 @@
-"""POST /webhooks/signicat: Signicat event deliveries (API Gateway REST proxy event in, proxy response out).
+"""POST /webhooks/signicat/{secret} (and /webhooks/signicat): Signicat event deliveries (API Gateway REST proxy
+event in, proxy response out).
 
 No gateway authorizer: the function authenticates every delivery and fails closed. Stdlib only at import
 (no Powertools, no pydantic) to keep the cold start short; boto3 is loaded on first use.
@@ -63,6 +64,7 @@ def _delivery(event: dict[str, Any]) -> webhook.Delivery:
         body=raw,
         headers=event.get("headers") or {},
         query=event.get("queryStringParameters") or {},
+        path_secret=(event.get("pathParameters") or {}).get("secret"),
     )
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from local.rie import REPO
+from tests.browser import chromium, identify_and_sign, new_page
 from tests.e2e.conftest import processes_of, require_build
 
 STACK_KEYS = {
@@ -141,21 +143,29 @@ def test_demo_names_the_failed_stage_exits_1_and_points_to_the_logs(run, tmp_pat
     assert processes_of(_endpoint(tmp_path)) == []
 
 
-def test_interactive_demo_waits_for_a_person_to_click_sign_on_the_signer_page(run, tmp_path):
+def test_interactive_demo_waits_for_a_person_who_identifies_and_clicks_sign_in_a_browser(run, tmp_path):
+    """Headless Chromium on the emulator's signing page, as a person: someone else is refused, the signer signs."""
     demo = run("local.demo", "--interactive", "--out-dir", str(tmp_path))
     url = demo.wait_for_line("signatureUrl").split()[-1]
+    number = demo.wait_for_line("national identity number").split()[-1]
     demo.wait_for_line("click Sign; waiting")
-    page = requests.get(url, timeout=30)
-    assert page.status_code == 200 and 'value="sign"' in page.text
 
-    session_id = url.split("sessionId=")[1]
-    clicked = requests.post(url.split("?")[0], data={"sessionId": session_id, "action": "sign"}, timeout=30)
+    with chromium() as browser, new_page(browser) as page:
+        page.goto(url)
+        expect(page.get_by_text("tenant@example.com")).to_be_visible()
+        expect(page.get_by_text(f"ending in {number[-4:]}")).to_be_visible()
+        identify_and_sign(page, "Eve Mallory", "02027054321")
+        expect(page.get_by_role("alert")).to_contain_text("does not match")
+        identify_and_sign(page, "Tenant Example", number)
+        expect(page.get_by_text("You have signed.")).to_be_visible()
     code, output = demo.finish()
 
-    assert clicked.status_code == 200
     assert code == 0, output
     assert "the signer acted" in output
-    assert len(list(tmp_path.glob("*.pdf"))) == 1
+    (pdf_path,) = tmp_path.glob("*.pdf")
+    assert _intact_and_valid(pdf_path.read_bytes())
+    assert "signed by   Tenant Example" in output  # the person who identified, not the one refused
+    assert "Eve Mallory" not in output
 
 
 def test_ctrl_c_stops_the_demo_and_every_process_it_started(run, tmp_path):

@@ -51,8 +51,13 @@ def test_sample_start_signing_starts_one_signing_at_the_emulator_once_per_idempo
     assert offline.get(created["signingId"])["state"] == "AWAITING_SIGNATURE"
 
 
-def test_sample_webhook_deliveries_signed_with_another_secret_are_refused(offline):
-    for name in ("webhook_package_completed", "webhook_package_failed"):
+def test_sample_webhook_deliveries_carrying_another_secret_are_refused(offline):
+    for name in (
+        "webhook_package_completed",
+        "webhook_package_failed",
+        "webhook_collection_package_completed",
+        "webhook_package_completed_hmac",
+    ):
         answer = offline.stack.invoke("WebhookFunction", sample_event(name))
         assert answer["statusCode"] == 401, name
 

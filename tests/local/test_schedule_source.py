@@ -134,7 +134,7 @@ Resources:
       Handler: app.handler
       Runtime: python3.13
       Events:
-        Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
+        Webhook: {Type: Api, Properties: {Path: '/webhooks/signicat/{secret}', Method: POST}}
   Reconciler:
     Type: AWS::Serverless::Function
     Properties:

@@ -90,6 +90,7 @@ class StartSettings:
     signicat: SignicatSettings
     default_identity_provider: str | None  # None: every provider of the account
     default_language: str
+    default_sender_display_name: str | None  # shown to signers as the sender; None: Signicat's own default
     max_upload_bytes: int  # the largest uploaded or dropped document
 
     @classmethod
@@ -98,6 +99,7 @@ class StartSettings:
             signicat=SignicatSettings.from_env(),
             default_identity_provider=env_optional("DEFAULT_IDENTITY_PROVIDER"),
             default_language=env_optional("DEFAULT_LANGUAGE") or "en",
+            default_sender_display_name=env_optional("SENDER_DISPLAY_NAME"),
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
         )
 

@@ -1,7 +1,8 @@
 """The webhook use case: verify a Signicat delivery, parse it, drop replays, and enqueue it for the worker.
 
 Checks run cheapest first: size, authentication, parsing, event name, replay, enqueue. The body is never
-trusted beyond `eventName` and `eventData.id`: the worker re-reads the signing session from the API.
+trusted beyond `eventName` and `eventData.id` (a session's id or a collection's): the worker re-reads the
+signing's sessions and collection from the API.
 Nothing heavy is imported here, so the webhook function's cold start stays close to bare boto3.
 """
 
@@ -42,7 +43,7 @@ class WebhookSettings:
 
     @classmethod
     def from_env(cls) -> WebhookSettings:
-        mode = env("WEBHOOK_AUTH_MODE", webhook_auth.HMAC_MODE).strip().lower()
+        mode = env("WEBHOOK_AUTH_MODE", webhook_auth.URL_MODE).strip().lower()
         if mode not in webhook_auth.MODES:
             raise ConfigurationError(
                 f"environment variable WEBHOOK_AUTH_MODE must be one of {', '.join(webhook_auth.MODES)}"
@@ -63,11 +64,13 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One webhook request as plain values: the raw body bytes, headers and query parameters."""
+    """One webhook request as plain values: the raw body bytes, headers, query parameters, and the secret
+    segment of the URL's path (None when the URL has none)."""
 
     body: bytes
     headers: Mapping[str, str]
     query: Mapping[str, str]
+    path_secret: str | None = None
 
 
 def secret_cache(secret_id: str, ttl: float = 300.0) -> webhook_auth.SecretCache:
@@ -96,6 +99,7 @@ def receive(
         body=delivery.body,
         headers=delivery.headers,
         query=delivery.query,
+        path_secret=delivery.path_secret,
         secrets=secrets(),
         signature_header=settings.signature_header,
         token_header=settings.token_header,
@@ -114,7 +118,7 @@ def receive(
         "webhook event accepted",
         eventId=event_id,
         eventName=event_name,
-        sessionId=envelope["eventData"]["id"],
+        subjectId=envelope["eventData"]["id"],
     )
     return ACCEPTED
 
