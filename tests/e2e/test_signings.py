@@ -152,7 +152,7 @@ def _logged(offline, function: str, matches, timeout: float = 10) -> dict:
     return found[0]
 
 
-def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_and_session_ids(offline):
+def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_session_and_event_ids(offline):
     signing = offline.start_signing()
     signing_id, session_id = signing["signingId"], signing["sessions"][0]["sessionId"]
     offline.act(session_id)
@@ -162,7 +162,9 @@ def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_and
     started = _logged(offline, "ApiFunction", lambda r: r.get("signingId") == signing_id)
     announced = _logged(offline, "PackageWorkerFunction", lambda r: r.get("signingId") == signing_id)
     # Through the runtime's own JSON format (the webhook imports no Powertools).
-    accepted = _logged(offline, "WebhookFunction", lambda r: r.get("subjectId") == session_id)
+    # The emulator announces the collection (its default event shape): the event names its id.
+    collection_id = signing["documentCollectionId"]
+    accepted = _logged(offline, "WebhookFunction", lambda r: r.get("subjectId") == collection_id)
 
     assert (started["level"], started["service"], started["function_name"]) == (
         "INFO",
