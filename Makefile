@@ -18,7 +18,7 @@ N ?= 50
 
 AUDIT_VENV := .venv-audit
 
-.PHONY: help venv runtime chromium lint validate build test test-unit test-e2e contract demo up openapi lock clean audit chaos bench
+.PHONY: help venv runtime chromium lint validate build test test-unit test-e2e contract demo up invoke openapi lock clean audit chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,7 +55,7 @@ lint: venv ## ruff
 validate: venv ## sam validate --lint
 	$(BIN)/sam validate --lint
 
-.aws-sam/build.stamp: venv template.yaml $(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+.aws-sam/build.stamp: $(BIN)/.installed template.yaml $(shell find functions layers -type f -not -path '*/__pycache__/*' 2>/dev/null)
 	test -n "$(PY313)" || { echo "python3.13 not found: sam build needs it on PATH" >&2; exit 1; }
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --cached
 	touch $@
@@ -104,8 +104,12 @@ bench: venv runtime build ## benchmarks: ratios and counts, written to out/bench
 demo: venv runtime build ## the whole signing story offline: API → emulator → webhook → SQS → worker → PAdES in S3 → out/
 	$(BIN)/python -m local.demo $(if $(INTERACTIVE),--interactive)
 
-up: venv runtime build ## the offline stack, until Ctrl-C; writes out/stack.json
-	$(BIN)/python -m local.up
+up: venv runtime build ## the offline stack, until Ctrl-C; writes out/stack.json and out/env.json (or OUT=dir)
+	$(BIN)/python -m local.up $(if $(OUT),--out-dir "$(OUT)")
+
+invoke: venv ## one function of the running `make up`: make invoke FUNCTION=ApiFunction EVENT=events/api_get_signing.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=<events/....json>" >&2; exit 2; }
+	@$(BIN)/python -m local.invoke "$(FUNCTION)" "$(EVENT)" $(if $(STACK),--stack "$(STACK)")
 
 lock: ## refreeze requirements-dev.txt from requirements-dev.in
 	rm -rf /tmp/esign-lock && $(PYTHON) -m venv /tmp/esign-lock

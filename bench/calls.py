@@ -1,8 +1,8 @@
 """Figure 3: Signicat HTTP calls per signing, counted by the Sign API v2 emulator on the offline stack.
 
 The whole product runs (LocalStack: API, webhook, worker under the Lambda runtime emulator, moto, SQS
-polling). One signing with 1 document and 1 signer must cost exactly 5 API calls: upload, collection,
-sessions (API function); get session, download (worker). Counts come from `GET /_emulator/stats`;
+polling). One signing with 1 document and 1 signer must cost exactly 6 API calls: upload, collection,
+sessions (API function); get session, get collection (where the PAdES is), download (worker). Counts come from `GET /_emulator/stats`;
 token requests are counted apart.
 
 Then N more signings (100, `--small` 20, 4 at a time). The emulator's token lifetime is short, so the
@@ -21,7 +21,7 @@ from bench import Figure
 from bench.pipeline import offline_stack
 
 TOKEN_ENDPOINT = "POST /auth/open/connect/token"  # noqa: S105 - a route name
-CALLS_PER_SIGNING = 5
+CALLS_PER_SIGNING = 6
 TOKEN_LIFETIME = 5  # seconds: short, so even the small run spans several lifetimes
 # The client refreshes a token early: 10 % of its lifetime, at most 30 s (signing_core.signicat).
 REFRESH_MARGIN = min(30.0, TOKEN_LIFETIME / 10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -61,10 +62,25 @@ class Resources:
         return {"Arn": resource.arn, "QueueName": resource.name, "QueueUrl": resource.url}[attribute]
 
 
+# The property that names a resource, when the template names it (else it is named `<prefix>-<logical id>`).
+NAME_PROPERTIES = {
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::S3::Bucket": "BucketName",
+}
+
+
 def create_resources(
-    session: Any, *, prefix: str, template: dict[str, Any] | None = None, endpoint_url: str | None = None
+    session: Any,
+    *,
+    prefix: str,
+    template: dict[str, Any] | None = None,
+    endpoint_url: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Resources:
-    """Create every queue, table and bucket of the template; answer their physical names, ARNs and URLs."""
+    """Create every queue, table and bucket of the template; answer their physical names, ARNs and URLs.
+
+    `names` holds the resolved names the template gives (NAME_PROPERTIES), by logical id."""
     template = template or current_template()
     region = session.region_name
     clients = {
@@ -76,7 +92,7 @@ def create_resources(
         for logical_id, definition in sorted(definitions.items(), key=_queues_before_their_users):
             if definition["Type"] != resource_type:
                 continue
-            name = f"{prefix}-{logical_id}".lower()
+            name = (names or {}).get(logical_id) or f"{prefix}-{logical_id}".lower()
             properties = definition.get("Properties", {})
             maker = {
                 "AWS::SQS::Queue": _create_queue,

@@ -62,7 +62,7 @@ WORKER_POLLERS = 2  # SQS pollers on the package queue, so two batches run at on
 POST_ATTEMPTS = 10
 HTTP_TIMEOUT = 60
 RETRYABLE = {409, 429, 500, 502, 503, 504}
-_DEFERRED_SIGNED = re.compile(r"session (\S+) is signed but its PAdES is not packaged yet")
+_DEFERRED_SIGNED = re.compile(r"signing (\S+) is signed but its PAdES is not packaged yet")
 _REPORT_LINE = re.compile(
     r"^REPORT RequestId: \S+\s+(?:Init Duration: [\d.]+ ms\s+)?Duration: ([\d.]+) ms", re.M
 )
@@ -82,6 +82,7 @@ class Client:
     answers: list[int] = field(default_factory=list)  # HTTP status of every POST attempt
     signing_id: str | None = None
     session_ids: list[str] = field(default_factory=list)
+    collection_id: str | None = None  # a collection's package event may name it instead of a session
     started_at: float = 0.0  # first POST, wall clock
     signed_at: float = 0.0  # the signer signed at the emulator, wall clock
     error: str | None = None
@@ -150,6 +151,7 @@ class Clients:
                     body = answer.json()
                     client.signing_id = body["signingId"]
                     client.session_ids = [session["sessionId"] for session in body["sessions"]]
+                    client.collection_id = body["documentCollectionId"]
                     client.error = None
                     return
                 client.error = f"POST /signings answered {answer.status_code}: {answer.text[:300]}"
@@ -193,7 +195,7 @@ def start_stack(out_dir: Path, seed: int, worker_timeout: int, reconcile_every: 
         worker = stack.functions[WORKER]
         for number in range(2, WORKER_POLLERS + 1):
             poller = SqsEventSource(
-                stack.client("sqs"),
+                stack.client("sqs", WORKER),
                 queue.url,
                 worker.invoke,
                 batch_size=5,
@@ -423,7 +425,7 @@ def build_report(
     #    transition (1 -> 2), or passes through SIGNED when a worker saw the session signed before its PAdES
     #    was packaged (_record(SIGNED), then COMPLETED: 3). SIGNED -> SIGNED (same state, changes only) is
     #    allowed too, once per such deferral. So: version <= 2 + the worker's "signed but not packaged yet"
-    #    deferrals for that session (each is logged); anything above is a transition done twice.
+    #    deferrals for that signing (each is logged); anything above is a transition done twice.
     signed_deferrals: Counter[str] = Counter()
     for record in records:
         match = _DEFERRED_SIGNED.search(str(record.get("reason", "")))
@@ -437,7 +439,7 @@ def build_report(
             continue
         version = int(item["version"])
         version_histogram[version] += 1
-        allowed = 2 + sum(signed_deferrals[session] for session in client.session_ids)
+        allowed = 2 + signed_deferrals[client.signing_id]
         if version > allowed:
             extra_transitions.append({"signingId": client.signing_id, "version": version, "allowed": allowed})
     # 3. Signings: one request (one Idempotency-Key, one externalReference) must start one signing.
@@ -455,25 +457,25 @@ def build_report(
     for record in records:
         if record.get("eventId"):
             by_event[record["eventId"]].append(record)
-    state_by_session = {
-        session: items[client.signing_id]["state"]
+    state_by_id = {  # what an event's eventData.id may name: a session or the collection
+        named: items[client.signing_id]["state"]
         for client in started
         if client.signing_id in items
-        for session in client.session_ids
+        for named in [*client.session_ids, client.collection_id]
     }
     dlq_messages = []
     for message in dead_letters(stack):
         event = json.loads(message["Body"])["event"]
-        session = (event.get("eventData") or {}).get("id")
+        named = (event.get("eventData") or {}).get("id")
         history = by_event.get(event.get("id"), [])
         dlq_messages.append(
             {
                 "eventId": event.get("id"),
                 "eventName": event.get("eventName"),
                 "sender": event.get("sender"),
-                "sessionId": session,
+                "eventDataId": named,
                 "receiveCount": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
-                "signingStateNow": state_by_session.get(session, "unknown session"),
+                "signingStateNow": state_by_id.get(named, "unknown session or collection"),
                 "workerSaid": Counter(
                     r.get("reason") or r.get("outcome") or r.get("message") for r in history
                 ),
@@ -520,7 +522,7 @@ def build_report(
             "extraSigningsByReference": dict(list(extra_signings.items())[:50]),
             "completedVersionHistogram": {str(k): v for k, v in sorted(version_histogram.items())},
             "signedButNotPackagedDeferrals": sum(signed_deferrals.values()),
-            "rule": "version <= 2 + the session's 'signed but not packaged yet' deferrals "
+            "rule": "version <= 2 + the signing's 'signed but not packaged yet' deferrals "
             "(1 on create, +1 per transition; COMPLETED directly is 2, through SIGNED 3)",
         },
         "dlq": {

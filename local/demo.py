@@ -31,6 +31,10 @@ from local.up import interrupt, signals_ignored
 FINAL_STATES = {"COMPLETED", "FAILED", "REJECTED", "EXPIRED", "CANCELLED"}
 POLL_SECONDS = 0.1
 HTTP_TIMEOUT = 30
+# The emulator's signer is named by an identity number, so its page asks who signs and refuses anyone else
+# (Signicat's `validations`). A real Signicat gets no number: the person signing is whoever is at hand.
+DEMO_SIGNER = {"email": "tenant@example.com"}
+DEMO_NATIONAL_ID = "01017012345"
 
 
 class DemoFailed(Exception):
@@ -74,7 +78,8 @@ class Progress:
 @dataclasses.dataclass(frozen=True)
 class SignatureReport:
     field: str
-    signer: str
+    name: str  # who signed, as the signature names them (/Name)
+    signer: str  # the signing certificate's subject
     signed_at: str
     intact: bool
     valid: bool
@@ -85,7 +90,7 @@ class SignatureReport:
 # -- the stages, each a plain function -----------------------------------------------------------
 
 
-def start_signing(api_url: str, pdf: bytes) -> dict[str, Any]:
+def start_signing(api_url: str, pdf: bytes, signer: dict[str, str]) -> dict[str, Any]:
     request = {
         "title": "Rental agreement (offline demo)",
         "externalReference": f"demo-{int(time.time())}",
@@ -96,7 +101,7 @@ def start_signing(api_url: str, pdf: bytes) -> dict[str, Any]:
                 "content": base64.b64encode(pdf).decode(),
             }
         ],
-        "signers": [{"email": "tenant@example.com"}],
+        "signers": [signer],
     }
     answer = requests.post(f"{api_url}/signings", json=request, timeout=HTTP_TIMEOUT)
     if answer.status_code != 201:
@@ -195,6 +200,7 @@ def validate(pdf: bytes, root: Any = None) -> list[SignatureReport]:
         reports.append(
             SignatureReport(
                 field=signature.field_name,
+                name=str(signature.sig_object.get("/Name", "not named")),
                 signer=status.signing_cert.subject.human_friendly,
                 signed_at=when.strftime("%Y-%m-%d %H:%M:%S %Z") if when else "not reported",
                 intact=status.intact,
@@ -239,9 +245,12 @@ def _story(
     args: argparse.Namespace, progress: Progress, info: dict[str, Any], emulator_url: str | None, logs: str
 ) -> int:
     api_url = info["apiUrl"]
+    signer = (
+        {**DEMO_SIGNER, "nationalIdentificationNumber": DEMO_NATIONAL_ID} if emulator_url else DEMO_SIGNER
+    )
     with progress.stage("API"):
         pdf = sample_pdf("Rental agreement", ["Between X and Y.", "Signed with the Signicat Sign API v2."])
-        signing = start_signing(api_url, pdf)
+        signing = start_signing(api_url, pdf, signer)
     signing_id, session = signing["signingId"], signing["sessions"][0]
     progress.say("✔", f"signing started: POST /signings → 201 ({len(pdf)} byte sample PDF)")
     progress.detail(f"signingId     {signing_id}")
@@ -250,6 +259,10 @@ def _story(
     interactive = args.interactive or not emulator_url
     with progress.stage("signing"):
         if interactive:
+            if emulator_url:
+                progress.detail(
+                    f"identify as the signer: any full name, national identity number {DEMO_NATIONAL_ID}"
+                )
             progress.say("…", "open the signatureUrl in a browser and click Sign; waiting")
             wait_for_signer(api_url, signing, args.signer_timeout)
             progress.say("✔", "the signer acted")
@@ -306,7 +319,8 @@ def _print_summary(
         )
         lines += [
             f"Signature {report.field}",
-            f"  signer      {report.signer}",
+            f"  signed by   {report.name}",
+            f"  certificate {report.signer}",
             f"  signed at   {report.signed_at}",
             f"  integrity   {integrity}",
             f"  pyHanko     {report.summary}",

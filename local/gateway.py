@@ -8,12 +8,13 @@ import base64
 import fnmatch
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -38,10 +39,57 @@ class Route:
     function: str  # logical id of the function behind it
 
 
+# API Gateway's default status for each of its own responses (a gateway response without StatusCode keeps it).
+DEFAULT_STATUS = {
+    "ACCESS_DENIED": 403,
+    "API_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500,
+    "BAD_REQUEST_BODY": 400,
+    "BAD_REQUEST_PARAMETERS": 400,
+    "EXPIRED_TOKEN": 403,  # nosec B105 - a response type and its status
+    "INTEGRATION_FAILURE": 504,
+    "INTEGRATION_TIMEOUT": 504,
+    "INVALID_API_KEY": 403,
+    "INVALID_SIGNATURE": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,  # nosec B105 - a response type and its status
+    "QUOTA_EXCEEDED": 429,
+    "REQUEST_TOO_LARGE": 413,
+    "RESOURCE_NOT_FOUND": 404,
+    "THROTTLED": 429,
+    "UNAUTHORIZED": 401,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "WAF_FILTERED": 403,
+}
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """A template's customization of one of API Gateway's own responses."""
+
+    status: int | None = None  # StatusCode; None keeps the response type's default
+    headers: Mapping[str, str] = field(default_factory=dict)  # static values, without their quotes
+    templates: Mapping[str, str] = field(default_factory=dict)  # content type → mapping template
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     stage: str = DEFAULT_STAGE
     binary_media_types: tuple[str, ...] = ()
+    gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
+
+
+def render_gateway_response(template: str, response_type: str, message: str, request_id: str) -> str:
+    """A gateway response's mapping template with the substitutions API Gateway makes (no VTL): the
+    messageString is the message as a quoted JSON string, the rest are bare text."""
+    values = {
+        "$context.error.messageString": json.dumps(message),
+        "$context.error.message": message,
+        "$context.error.responseType": response_type,
+        "$context.requestId": request_id,
+    }
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(values, key=len, reverse=True)))
+    return pattern.sub(lambda match: values[match.group(0)], template)
 
 
 def routes_from_template(template: Template) -> list[Route]:
@@ -60,7 +108,18 @@ def api_settings(template: Template) -> ApiSettings:
         properties.update(next(iter(apis.values())).get("Properties") or {})
     stage = properties.get("StageName")
     types = tuple(str(item).replace("~1", "/") for item in properties.get("BinaryMediaTypes") or ())
-    return ApiSettings(stage if isinstance(stage, str) else DEFAULT_STAGE, types)
+    responses = {
+        response_type: GatewayResponse(
+            status=int(spec["StatusCode"]) if spec.get("StatusCode") else None,
+            headers={
+                name: str(value).strip("'")
+                for name, value in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()
+            },
+            templates=dict(spec.get("ResponseTemplates") or {}),
+        )
+        for response_type, spec in (properties.get("GatewayResponses") or {}).items()
+    }
+    return ApiSettings(stage if isinstance(stage, str) else DEFAULT_STAGE, types, responses)
 
 
 def _rule_path(resource: str) -> tuple[str, list[str]]:
@@ -78,8 +137,30 @@ def _rule_path(resource: str) -> tuple[str, list[str]]:
     return "/".join(parts), names
 
 
-def _json_response(status: int, message: str, error_type: str | None = None) -> Response:
-    response = Response(json.dumps({"message": message}), status=status, content_type="application/json")
+def gateway_response(
+    settings: ApiSettings,
+    response_type: str,
+    message: str,
+    status: int | None = None,
+    error_type: str | None = None,
+) -> Response:
+    """API Gateway's own answer of this type, as the template customizes it (or as API Gateway's default).
+
+    A type the template does not list falls back to DEFAULT_4XX or DEFAULT_5XX, keeping its status."""
+    status = status or DEFAULT_STATUS[response_type]
+    fallback = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+    custom = settings.gateway_responses.get(response_type) or settings.gateway_responses.get(fallback)
+    request_id = str(uuid.uuid4())
+    if custom is None or "application/json" not in custom.templates:
+        response = Response(json.dumps({"message": message}), status=status, content_type="application/json")
+    else:
+        body = render_gateway_response(
+            custom.templates["application/json"], response_type, message, request_id
+        )
+        response = Response(body, status=custom.status or status)
+        response.headers["Content-Type"] = "application/json"
+        response.headers.update(custom.headers)
+    response.headers["x-amzn-RequestId"] = request_id
     if error_type:
         response.headers["x-amzn-ErrorType"] = error_type
     return response
@@ -154,11 +235,11 @@ def _event_body(raw: bytes, content_type: str, binary_media_types: Iterable[str]
     return base64.b64encode(raw).decode("ascii"), True
 
 
-def to_response(result: Any) -> Response:
-    """An HTTP response from a proxy result; a malformed result is API Gateway's 502."""
+def to_response(result: Any) -> Response | None:
+    """An HTTP response from a proxy result; None for a malformed result (API Gateway's 502)."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
         log.error("malformed Lambda proxy response: %.500r", result)
-        return _json_response(502, "Internal server error")
+        return None
     body = result.get("body") or ""
     data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
     response = Response(data, status=result["statusCode"])
@@ -182,8 +263,54 @@ class _LoggingRequestHandler(WSGIRequestHandler):
         log.info("%s %s", self.requestline, code)
 
 
-class Gateway:
-    """Threaded HTTP server on 127.0.0.1; `invoke(function_id, event)` runs the function behind a route."""
+class LoopbackServer:
+    """A threaded WSGI server on 127.0.0.1 that binds its port at once and serves from start() to stop()."""
+
+    name = "http"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.wsgi_app, threaded=True, request_handler=_LoggingRequestHandler
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def wsgi_app(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        # A short poll interval makes stop() quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Gateway(LoopbackServer):
+    """`invoke(function_id, event)` runs the function behind a route."""
+
+    name = "gateway"
 
     def __init__(
         self,
@@ -206,54 +333,30 @@ class Gateway:
         self._invoke = invoke
         self._settings = settings or ApiSettings()
         self._max_body_bytes = max_body_bytes
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.wsgi_app, threaded=True, request_handler=_LoggingRequestHandler
-        )
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def wsgi_app(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        super().__init__(host, port)
 
     def handle(self, request: Request) -> Response:
         try:
             index, arguments = self._map.bind_to_environ(request.environ).match()
         except HTTPException:
             # REST APIs answer an unknown resource or method this way, not with 404/405.
-            return _json_response(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return gateway_response(
+                self._settings,
+                "MISSING_AUTHENTICATION_TOKEN",
+                "Missing Authentication Token",
+                error_type="MissingAuthenticationTokenException",
+            )
         if request.content_length and request.content_length > self._max_body_bytes:
-            return _json_response(413, "Request Too Long")
+            return gateway_response(self._settings, "REQUEST_TOO_LARGE", "Request Too Long")
         route, names = self._routes[index]
         path_parameters = {names[int(key[1:])]: value for key, value in arguments.items()}
         event = to_event(request, route, path_parameters, self._settings)
         try:
-            result = self._invoke(route.function, event)
+            response = to_response(self._invoke(route.function, event))
         except Exception:
             log.exception("%s failed for %s %s", route.function, request.method, request.path)
-            return _json_response(502, "Internal server error")
-        return to_response(result)
-
-    def start(self) -> Gateway:
-        # A short poll interval makes stop() quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway", daemon=True
+            response = None
+        # A failed or malformed Lambda integration: 502, through the DEFAULT_5XX gateway response.
+        return response or gateway_response(
+            self._settings, "DEFAULT_5XX", "Internal server error", status=502
         )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> Gateway:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

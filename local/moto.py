@@ -1,13 +1,20 @@
-"""moto's server in this process, on 127.0.0.1 and a free port: the offline stack's AWS."""
+"""moto's server in this process, on 127.0.0.1 and a free port: the offline stack's AWS.
+
+With `access_control=True` every request passes local.access_control first (IAM as AWS enforces it), once
+`access_control.enable()` is called: the stack creates its first users before that.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
+
+from local.access_control import AccessControl
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -33,20 +40,34 @@ class _OneDynamoDBCallAtATime:
 class _StackMotoServer(ThreadedMotoServer):
     """moto's own server loop, with DynamoDB calls serialized and, unless asked, no line per AWS call."""
 
-    def __init__(self, *args, log_requests: bool = False, **kwargs) -> None:
+    def __init__(self, *args, log_requests: bool = False, access_control: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._handler = MotoRequestHandler if log_requests else _QuietRequestHandler
+        self.app = _OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
+        self.access_control = AccessControl(self.app) if access_control else None
 
     def _server_entry(self) -> None:
-        app = _OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
+        app = self.access_control or self.app
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=self._handler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, log_requests: bool = False) -> None:
-        self._server = _StackMotoServer(ip_address=host, port=port, verbose=False, log_requests=log_requests)
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, log_requests: bool = False, access_control: bool = False
+    ) -> None:
+        if access_control:
+            # Roles get AWS managed policies attached (AWSLambdaBasicExecutionRole, ...), as SAM writes them.
+            os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        self._server = _StackMotoServer(
+            ip_address=host,
+            port=port,
+            verbose=False,
+            log_requests=log_requests,
+            access_control=access_control,
+        )
+        self.access_control = self._server.access_control
         self._endpoint_url: str | None = None
 
     @property

@@ -30,6 +30,7 @@ BUILD_DIR = REPO / ".aws-sam" / "build"
 RUNTIME_PYTHON = REPO / ".venv-runtime" / "bin" / "python"
 LOG_DIR = REPO / "out" / "logs"
 RIE_NAME = "aws-lambda-rie-x86_64"
+SETPRIV = shutil.which("setpriv")  # util-linux: sets the parent-death signal of what it runs
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -67,6 +68,7 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: int = 3
     memory_size: int = 128
+    logging_config: Mapping[str, Any] = field(default_factory=dict)  # the template's LoggingConfig
 
 
 def spec_from_template(
@@ -86,6 +88,7 @@ def spec_from_template(
         environment=dict(environment),
         timeout=function.timeout,
         memory_size=function.memory_size,
+        logging_config=function.logging_config,
     )
 
 
@@ -104,8 +107,16 @@ def rie_binary() -> Path:
     return copy
 
 
-def lambda_environment(spec: FunctionSpec, *, region: str, endpoint_url: str | None = None) -> dict[str, str]:
-    """A clean environment like Lambda's: nothing leaks from the caller's shell (no real credentials)."""
+def lambda_environment(
+    spec: FunctionSpec,
+    *,
+    region: str,
+    endpoint_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A clean environment like Lambda's: nothing leaks from the caller's shell (no real credentials), and the
+    function's own role credentials (`aws_access_key_id`, ... as boto3 names them) where given."""
+    credentials = credentials or {}
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", str(Path.home())),
@@ -124,15 +135,20 @@ def lambda_environment(spec: FunctionSpec, *, region: str, endpoint_url: str | N
         "AWS_LAMBDA_LOG_STREAM_NAME": "local",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
-        "AWS_SESSION_TOKEN": "testing",  # nosec B105 - moto's dummy credentials
+        "AWS_ACCESS_KEY_ID": credentials.get("aws_access_key_id", "testing"),
+        "AWS_SECRET_ACCESS_KEY": credentials.get("aws_secret_access_key", "testing"),  # nosec B105 - moto's dummies
+        "AWS_SESSION_TOKEN": credentials.get("aws_session_token", "testing"),  # nosec B105 - moto's dummies
         "AWS_EC2_METADATA_DISABLED": "true",
         # No X-Ray daemon offline: Powertools' tracer would only log connection errors.
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     if endpoint_url:
         base["AWS_ENDPOINT_URL"] = endpoint_url
+    if str(spec.logging_config.get("LogFormat", "")).upper() == "JSON":
+        # What Lambda sets for LoggingConfig; the log levels apply to the JSON format only.
+        base["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if spec.logging_config.get("ApplicationLogLevel"):
+            base["AWS_LAMBDA_LOG_LEVEL"] = str(spec.logging_config["ApplicationLogLevel"])
     return {**base, **spec.environment}
 
 
@@ -177,8 +193,16 @@ class _RieProcess:
             f"127.0.0.1:{free_port()}",
             *argv[1:],
         ]
+        # In a session of its own (a Ctrl-C in the terminal is the stack's to handle), killed by the kernel
+        # should the stack's process die without stopping it (setpriv's parent-death signal, where there is one).
+        guard = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
         self.process = subprocess.Popen(  # nosec B603 - our own binary and arguments, no shell
-            command, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*guard, *command],
+            cwd=cwd,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.session = requests.Session()
 
@@ -197,19 +221,31 @@ class _RieProcess:
             f"{name}: the runtime emulator did not listen within {READY_TIMEOUT}s; see {log_path}"
         )
 
-    def stop(self) -> None:
-        self.session.close()
-        for sig, timeout in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, None)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # The runtime started by the RIE shares its group: make sure none of it outlives us.
+    def terminate(self) -> None:
+        """Ask the RIE to stop (it kills its runtime), without waiting."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self, deadline: float) -> None:
+        """Wait for it until `deadline` (time.monotonic), then kill whatever is left of it and its runtime."""
+        self.session.close()
+        runtimes = _children(self.process.pid)  # the RIE starts its runtime in a process group of its own
+        self.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(max(deadline - time.monotonic(), 0.01))
+        for group in (self.process.pid, *runtimes):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self.process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of a process's children (Linux's /proc; none elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(child) for child in task.read_text().split()]
+    return found
 
 
 class RieFunction:
@@ -221,6 +257,7 @@ class RieFunction:
         *,
         region: str,
         endpoint_url: str | None = None,
+        credentials: Mapping[str, str] | None = None,
         python: Path = RUNTIME_PYTHON,
         log_dir: Path = LOG_DIR,
         concurrency: int = 1,
@@ -229,7 +266,9 @@ class RieFunction:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.spec = spec
         self.name = spec.name
-        self._env = lambda_environment(spec, region=region, endpoint_url=endpoint_url)
+        self._env = lambda_environment(
+            spec, region=region, endpoint_url=endpoint_url, credentials=credentials
+        )
         self._python = Path(python)
         self.log_path = Path(log_dir) / f"{spec.name}.log"
         self._concurrency = concurrency
@@ -270,9 +309,16 @@ class RieFunction:
             self._idle.put(process)
         return parse_result(self.name, response.content, response.status_code)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask every RIE process to stop at once; stop() then waits for them together."""
         for process in self._processes:
-            process.stop()
+            process.terminate()
+
+    def stop(self) -> None:
+        self.request_stop()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for process in self._processes:
+            process.stop(deadline)
         self._processes.clear()
         self._idle = queue.Queue()
         if self._log is not None:

@@ -11,17 +11,21 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from local.aws_resources import Resources, create_resources
+from local.aws_resources import NAME_PROPERTIES, Resources, create_resources
 from local.gateway import Gateway, api_settings, routes_from_template
+from local.lambda_api import LambdaApi
 from local.moto import MotoServer
 from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON, RieFunction, RuntimeMissing, spec_from_template
+from local.roles import ExecutionRole, assume_role, create_role, execution_roles, iam_user
 from local.schedule_source import start_schedule_source
 from local.sqs_source import SqsEventSource
 from local.template import (
@@ -37,10 +41,18 @@ from local.template import (
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/signicat"
+WEBHOOK_PATH = "/webhooks/signicat"  # hmac and token mode: the URL carries no secret
+SECRET_WEBHOOK_PATH = WEBHOOK_PATH + "/{secret}"  # url mode (the default): the secret is the last segment
+URL_MODE = "url"
+# What the webhook function accepts as a secret in its URL (signing_core.webhook_auth.URL_SECRET).
+URL_SECRET = re.compile(r"[A-Za-z0-9._~-]{32,}")
 DEFAULT_REGION = "eu-west-1"
 SIGNICAT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105  # nosec B105 - a URL
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # nosec B105 - moto's dummies
+ACCOUNT_ID = "123456789012"
+# Before access control is on, moto takes any key: the stack creates its users with these.
+BOOTSTRAP_CREDENTIALS = {"aws_access_key_id": "bootstrap", "aws_secret_access_key": "bootstrap"}  # nosec B105
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
 
 
 class StackError(RuntimeError):
@@ -117,9 +129,17 @@ class LocalStack:
         self.emulator: Any = None
         self.signicat: Signicat | None = None
         self.gateway: Gateway | None = None
+        self.lambda_api: LambdaApi | None = None
         self.functions: dict[str, RieFunction] = {}
         self.sources: list[Any] = []
         self.info: dict[str, Any] = {}
+        # CloudFormation's stack id; its last part names the documents bucket (the same for the same prefix).
+        self.stack_id = f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{prefix}/{uuid.uuid5(uuid.NAMESPACE_URL, prefix)}"
+        self.admin_credentials: dict[str, str] = {}
+        self._lambda_credentials: dict[str, str] = {}
+        self.credentials: dict[str, dict[str, str]] = {}  # each function's, from its role
+        self.roles: dict[str, str] = {}  # each function's role ARN
+        self.registered_webhook_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -145,36 +165,88 @@ class LocalStack:
         self.stop()
 
     def _start(self) -> None:
-        self.moto = self.start_component(MotoServer())
+        self.moto = self.start_component(MotoServer(access_control=True))
         # moto keeps its state per process, not per server: forget it, so a next stack starts empty.
         self._exit.callback(self.moto.reset)
-        session = boto3.session.Session(region_name=self.region, **FAKE_CREDENTIALS)
-        self.resources = create_resources(
-            session, prefix=self.prefix, template=self.template.document, endpoint_url=self.moto.endpoint_url
-        )
+        self._start_access_control()
+        session = self.session()
         # The gateway binds its port now and serves later: the emulator needs the webhook URL first.
         self.gateway = Gateway(
             routes_from_template(self.template), self.invoke, settings=api_settings(self.template)
         )
         self._exit.callback(self.gateway.stop)
-        self.signicat = self._start_signicat(self.gateway.url + self._webhook_path())
-        resolver = Resolver(
-            self.template,
-            self._physical(),
-            region=self.region,
-            parameters={**self._signicat_parameters(session), **self._parameters},
-            stack_name=self.prefix,
+        self.signicat = self._start_signicat()
+        # The template's own switch points the functions at moto, as it points `sam local` at the stack.
+        parameters = {
+            "AwsEndpointUrl": self.moto.endpoint_url,
+            **self._signicat_parameters(session),
+            **self._parameters,
+        }
+        self.resources = create_resources(
+            session,
+            prefix=self.prefix,
+            template=self.template.document,
+            endpoint_url=self.moto.endpoint_url,
+            names=self._names(self._resolver({}, parameters)),
         )
+        resolver = self._resolver(self._physical(), parameters)
+        roles = execution_roles(self.template, self.template.parameter_values(parameters), self.region)
         for function in self.template.functions.values():
+            self.credentials[function.logical_id] = self._assume(roles[function.logical_id], resolver)
             self.functions[function.logical_id] = self._start_function(
                 function, resolver.environment(function)
             )
         self.gateway.start()
         self._exit.callback(self.gateway.stop)  # again, so it stops serving before the functions stop
+        self.lambda_api = self.start_component(LambdaApi(self.invoke, list(self.functions)))
         self._start_event_sources(resolver)
         self.info = self._describe()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+        # `sam local invoke --env-vars out/env.json`: each function's variables as this stack resolved them.
+        environments = {name: dict(runner.spec.environment) for name, runner in self.functions.items()}
+        (self.out_dir / "env.json").write_text(json.dumps(environments, indent=2) + "\n")
+
+    def _resolver(self, physical: Mapping[str, Any], parameters: Mapping[str, str]) -> Resolver:
+        return Resolver(
+            self.template,
+            physical,
+            region=self.region,
+            parameters=parameters,
+            account_id=ACCOUNT_ID,
+            stack_name=self.prefix,
+            stack_id=self.stack_id,
+        )
+
+    # -- IAM -------------------------------------------------------------------------------------
+
+    def _start_access_control(self) -> None:
+        """An administrator for people and tests, and a stand-in for the Lambda service that assumes the
+        functions' roles; then every request must be signed by a known key and allowed by IAM."""
+        assert self.moto is not None and self.moto.access_control is not None
+        iam = boto3.client(
+            "iam", endpoint_url=self.moto.endpoint_url, region_name=self.region, **BOOTSTRAP_CREDENTIALS
+        )
+        self.admin_credentials = iam_user(iam, f"{self.prefix}-admin", managed=ADMIN_POLICY_ARN)
+        assume = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": f"arn:aws:iam::{ACCOUNT_ID}:role/*",
+        }
+        lambda_user = f"{self.prefix}-lambda-service"
+        self._lambda_credentials = iam_user(
+            iam, lambda_user, inline={"Version": "2012-10-17", "Statement": [assume]}
+        )
+        self.moto.access_control.service_principals[f"arn:aws:iam::{ACCOUNT_ID}:user/{lambda_user}"] = (
+            LAMBDA_SERVICE
+        )
+        self.moto.access_control.enable()
+
+    def _assume(self, role: ExecutionRole, resolver: Resolver) -> dict[str, str]:
+        """Create the function's role as SAM wrote it, and take its credentials as Lambda does."""
+        arn = create_role(self.client("iam"), role, f"{self.prefix}-{role.logical_id}"[:64], resolver.resolve)
+        self.roles[role.function] = arn
+        return assume_role(self._client("sts", self._lambda_credentials), arn, role.function[:64])
 
     def _start_event_sources(self, resolver: Resolver) -> None:
         """Drive each function's non-API events with the source EVENT_SOURCES names for its type."""
@@ -189,12 +261,15 @@ class LocalStack:
                     )
                     continue
                 self.sources.append(starter(self, function, event, resolver))
-        # Runs first on stop: every poller finishes its current wait at once, not one after the other.
-        self._exit.callback(self._request_sources_stop)
+        # Runs first on stop: every poller finishes its current wait, and every runtime emulator gets its SIGTERM,
+        # at once rather than one after the other (a stop then takes seconds, not seconds per process).
+        self._exit.callback(self._request_stop)
 
-    def _request_sources_stop(self) -> None:
+    def _request_stop(self) -> None:
         for source in self.sources:
             source.request_stop()
+        for runner in self.functions.values():
+            runner.request_stop()
 
     def start_component(self, component: Any) -> Any:
         """Start a piece and register its stop() to run, in reverse order, when the stack stops."""
@@ -203,11 +278,21 @@ class LocalStack:
         return component
 
     def _preflight(self) -> None:
-        """Fail before starting anything when the build or the runtime is missing."""
+        """Fail before starting anything when the build or the runtime is missing, or the webhook cannot be
+        reached the way the template's WebhookAuthMode says."""
         if not self._python.exists():
             raise RuntimeMissing(f"{self._python} not found: run `make runtime` first")
         for function in self.template.functions.values():
             spec_from_template(self.template, function, {}, self.build_dir)
+        route = self._webhook_route()
+        if not any(r.path == route for r in routes_from_template(self.template)):
+            raise StackError(f"the template has no {route} route for Signicat's webhook deliveries")
+        real = signicat_from_environment(self._environ) if self._environ.get("SIGNICAT_API_URL") else None
+        if real and route == SECRET_WEBHOOK_PATH and not URL_SECRET.fullmatch(real.webhook_secret):
+            raise StackError(
+                "SIGNICAT_WEBHOOK_SECRET goes into the webhook's URL (WebhookAuthMode url): it must be at "
+                "least 32 characters of A-Z, a-z, 0-9, '-', '_', '.', '~'"
+            )
 
     # -- pieces ----------------------------------------------------------------------------------
 
@@ -217,31 +302,56 @@ class LocalStack:
             raise StackError(f"function {function_id} is not running")
         return self.functions[function_id].invoke(event)
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for the stack's moto server."""
+    def client(self, service: str, function: str | None = None) -> Any:
+        """A boto3 client for the stack's moto server: as the administrator, or with `function`'s role."""
+        return self._client(service, self.credentials[function] if function else self.admin_credentials)
+
+    def session(self) -> Any:
+        """A boto3 session as the administrator (for boto3 resources and clients alike)."""
+        return boto3.session.Session(region_name=self.region, **self.admin_credentials)
+
+    def _client(self, service: str, credentials: Mapping[str, str]) -> Any:
         if self.moto is None:
             raise StackError("the stack is not started")
         return boto3.client(
-            service, endpoint_url=self.moto.endpoint_url, region_name=self.region, **FAKE_CREDENTIALS
+            service, endpoint_url=self.moto.endpoint_url, region_name=self.region, **credentials
         )
 
-    def _webhook_path(self) -> str:
-        if not any(route.path == WEBHOOK_PATH for route in routes_from_template(self.template)):
-            raise StackError(f"the template has no {WEBHOOK_PATH} route for Signicat's webhook deliveries")
-        return WEBHOOK_PATH
+    def _names(self, resolver: Resolver) -> dict[str, str]:
+        """The physical names the template gives its tables, queues and buckets (e.g. BucketName)."""
+        names = {}
+        for logical_id, resource in self.template.resources.items():
+            name = (resource.get("Properties") or {}).get(NAME_PROPERTIES.get(resource.get("Type"), ""))
+            if name is not None:
+                names[logical_id] = str(resolver.resolve(name))
+        return names
 
-    def _start_signicat(self, webhook_url: str) -> Signicat:
+    def _webhook_route(self) -> str:
+        return (
+            SECRET_WEBHOOK_PATH if self._parameter("WebhookAuthMode", URL_MODE) == URL_MODE else WEBHOOK_PATH
+        )
+
+    def webhook_url(self, secret: str) -> str:
+        """The URL to register for Signicat's deliveries: in url mode (the default) it carries `secret`."""
+        assert self.gateway is not None
+        return self.gateway.url + self._webhook_route().replace("{secret}", secret)
+
+    def _start_signicat(self) -> Signicat:
         if self._environ.get("SIGNICAT_API_URL"):
-            return signicat_from_environment(self._environ)
+            signicat = signicat_from_environment(self._environ)
+            self.registered_webhook_url = self.webhook_url(signicat.webhook_secret)
+            return signicat
         from local.emulator.config import EmulatorConfig
         from local.emulator.server import EmulatorServer
 
+        webhook_secret = secrets.token_urlsafe(32)
+        self.registered_webhook_url = self.webhook_url(webhook_secret)
         config = dataclasses.replace(
             self._emulator_config or EmulatorConfig(),
-            webhook_urls=[webhook_url],
-            webhook_secret=secrets.token_urlsafe(24),
+            webhook_urls=[self.registered_webhook_url],
+            webhook_secret=webhook_secret,
             # Deliver the way the webhook function is configured to authenticate.
-            webhook_auth_mode=self._parameter("WebhookAuthMode", "hmac"),
+            webhook_auth_mode=self._parameter("WebhookAuthMode", URL_MODE),
             webhook_signature_header=self._parameter("WebhookSignatureHeader", "X-Signicat-Signature"),
         )
         self.emulator = self.start_component(EmulatorServer(config))
@@ -295,6 +405,7 @@ class LocalStack:
         runner = RieFunction(
             spec,
             region=self.region,
+            credentials=self.credentials[function.logical_id],
             endpoint_url=self.moto.endpoint_url,
             python=self._python,
             log_dir=self.out_dir / "logs",
@@ -316,9 +427,16 @@ class LocalStack:
             variables.update(runner.spec.environment)
         info: dict[str, Any] = {
             "apiUrl": self.gateway.url,
-            "webhookUrl": self.gateway.url + WEBHOOK_PATH,
+            "webhookUrl": self.registered_webhook_url,
+            # Lambda's Invoke API for the functions (`make invoke`, `aws lambda invoke --endpoint-url`).
+            "lambdaUrl": self.lambda_api.url if self.lambda_api else None,
+            "envVars": str(self.out_dir / "env.json"),
             "awsEndpointUrl": self.moto.endpoint_url,
             "region": self.region,
+            # The administrator's keys, for people and tests (every other key is a function's role).
+            "accessKeyId": self.admin_credentials["aws_access_key_id"],
+            "secretAccessKey": self.admin_credentials["aws_secret_access_key"],
+            "roles": dict(self.roles),
             "documentsBucket": variables.get("DOCUMENTS_BUCKET"),
             # The drop folder is incoming/ in the documents bucket.
             "intakeBucket": variables.get("DOCUMENTS_BUCKET"),
@@ -371,8 +489,9 @@ def _start_sqs_source(
 ) -> SqsEventSource:
     queue = stack.queue_by_arn(resolver.resolve(event.queue))
     runner = stack.functions[function.logical_id]
+    # Lambda polls the queue with the function's role (SAM attaches AWSLambdaSQSQueueExecutionRole for it).
     source = SqsEventSource(
-        stack.client("sqs"),
+        stack.client("sqs", function.logical_id),
         queue.url,
         runner.invoke,
         batch_size=event.batch_size,

@@ -1,18 +1,26 @@
 """Read the SAM template the way the offline stack needs it: functions, their events, parameters.
 
-Intrinsics (`!Ref`, `!GetAtt`, `!Sub`, ...) are loaded as their long form (`{"Ref": "X"}`) by
-samcli's own YAML constructor; `Resolver` turns the few that function environments use into strings.
+SAM's own code does the reading: samcli's YAML constructor loads intrinsics (`!Ref`, `!GetAtt`, `!Sub`, ...)
+as their long form (`{"Ref": "X"}`), SAM's plugins merge Globals (as `sam local` does), and `Resolver`
+resolves intrinsics with SAM CLI's intrinsic resolver against the offline stack's physical resources.
 """
 
 from __future__ import annotations
 
-import re
+import copy
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
+from samcli.lib.intrinsic_resolver.invalid_intrinsic_exception import (
+    InvalidIntrinsicException,
+    InvalidSymbolException,
+)
 from samcli.yamlhelper import intrinsics_multi_constructor
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
@@ -93,6 +101,7 @@ class Function:
     environment: Mapping[str, Any]
     layers: tuple[Any, ...]
     events: tuple[Event, ...]
+    logging_config: Mapping[str, Any] = field(default_factory=dict)  # LoggingConfig
 
     def events_of(self, kind: type) -> list:
         return [event for event in self.events if isinstance(event, kind)]
@@ -144,27 +153,26 @@ def load_template(path: str | Path) -> Template:
     parameters = {
         name: (spec or {}).get("Default") for name, spec in (document.get("Parameters") or {}).items()
     }
-    globals_ = (document.get("Globals") or {}).get("Function") or {}
+    expanded = expand_globals(document, parameters)
     functions = {
-        lid: _function(lid, _merge_globals(globals_, res.get("Properties") or {}))
-        for lid, res in document["Resources"].items()
+        lid: _function(lid, res.get("Properties") or {})
+        for lid, res in expanded["Resources"].items()
         if res.get("Type") == FUNCTION_TYPE
     }
     return Template(path=path, document=document, parameters=parameters, functions=functions)
 
 
-def _merge_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rules: maps merge (the function wins), lists concatenate (globals first)."""
-    merged = dict(globals_)
-    for key, value in properties.items():
-        current = merged.get(key)
-        if isinstance(current, dict) and isinstance(value, dict) and not _is_intrinsic(value):
-            merged[key] = _merge_globals(current, value)
-        elif isinstance(current, list) and isinstance(value, list):
-            merged[key] = current + value
-        else:
-            merged[key] = value
-    return merged
+def expand_globals(document: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The template after SAM's plugins, as `sam local` runs them: Globals merged into each resource, policy
+    templates (DynamoDBCrudPolicy, ...) expanded into statements."""
+    from samcli.commands.validate.lib.exceptions import InvalidSamDocumentException
+    from samcli.lib.samlib.wrapper import SamTranslatorWrapper
+
+    values = {name: value for name, value in parameters.items() if value is not None}
+    try:
+        return SamTranslatorWrapper(copy.deepcopy(dict(document)), parameter_values=values).run_plugins()
+    except InvalidSamDocumentException as error:
+        raise TemplateError(f"SAM cannot read the template: {error}") from None
 
 
 def _function(logical_id: str, props: Mapping[str, Any]) -> Function:
@@ -180,6 +188,7 @@ def _function(logical_id: str, props: Mapping[str, Any]) -> Function:
         environment=dict((props.get("Environment") or {}).get("Variables") or {}),
         layers=tuple(props.get("Layers") or ()),
         events=tuple(_event(name, spec) for name, spec in (props.get("Events") or {}).items()),
+        logging_config=dict(props.get("LoggingConfig") or {}),
     )
 
 
@@ -210,20 +219,12 @@ def _event(name: str, spec: Mapping[str, Any]) -> Event:
     return OtherEvent(name, str(kind), props)
 
 
-def _is_intrinsic(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _INTRINSICS
-
-
-_INTRINSICS = {"Ref", "Condition", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::If", "Fn::Select", "Fn::Split"}
-_PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None}
-_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")
-
-
 class Resolver:
-    """Resolves intrinsic values against physical resources.
+    """Resolves intrinsic values against physical resources, with SAM CLI's own intrinsic resolver.
 
     `physical` maps a logical id to its Ref value, or to a mapping of its attributes with the Ref
-    value under "Ref" (e.g. {"Ref": url, "Arn": arn, "QueueUrl": url, "QueueName": name}).
+    value under "Ref" (e.g. {"Ref": url, "Arn": arn, "QueueUrl": url, "QueueName": name}). Unlike
+    `sam local`, a reference to a resource without a physical value is an error, not its logical id.
     """
 
     def __init__(
@@ -235,17 +236,26 @@ class Resolver:
         parameters: Mapping[str, Any] | None = None,
         account_id: str = DEFAULT_ACCOUNT_ID,
         stack_name: str = "local",
+        stack_id: str | None = None,
     ) -> None:
-        self._template = template
-        self._physical = physical
-        self._parameters = template.parameter_values(parameters)
-        self._pseudo = {
-            **_PSEUDO,
+        self.stack_id = (
+            stack_id or f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/{uuid.uuid4()}"
+        )
+        translator: dict[str, Any] = {
             "AWS::Region": region,
             "AWS::AccountId": account_id,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/local",
+            "AWS::StackId": self.stack_id,
+            **{name: _as_str(value) for name, value in template.parameter_values(parameters).items()},
+            **{
+                lid: dict(value) if isinstance(value, Mapping) else {"Ref": value}
+                for lid, value in physical.items()
+            },
         }
+        symbols = _StrictSymbols(template=dict(template.document), logical_id_translator=translator)
+        self._resolver = _Resolver(template=dict(template.document), symbol_resolver=symbols)
 
     def environment(self, function: Function) -> dict[str, str]:
         """The function's environment as strings; variables resolving to AWS::NoValue are left out."""
@@ -253,85 +263,54 @@ class Resolver:
         return {name: _as_str(value) for name, value in resolved.items() if value is not None}
 
     def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if not _is_intrinsic(value):
-            return {key: self.resolve(item) for key, item in value.items()}
-        ((name, argument),) = value.items()
-        if name == "Ref":
-            return self.ref(argument)
-        if name == "Fn::GetAtt":
-            logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
-            return self.get_att(logical_id, attribute)
-        if name == "Fn::Sub":
-            return self._sub(argument)
-        if name == "Fn::Join":
-            separator, items = argument
-            return separator.join(_as_str(item) for item in self.resolve(items))
-        if name == "Fn::Select":
-            index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
-        if name == "Fn::Split":
-            separator, text = argument
-            return self.resolve(text).split(separator)
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        raise TemplateError(f"unsupported intrinsic {name} in {value}")
+        if value is None:
+            return None
+        try:
+            return self._resolver.intrinsic_property_resolver(value, ignore_errors=False)
+        except (InvalidIntrinsicException, InvalidSymbolException) as error:
+            raise TemplateError(f"cannot resolve {value}: {error}") from None
 
-    def ref(self, name: str) -> Any:
-        if name in self._pseudo:
-            return self._pseudo[name]
-        if name in self._parameters:
-            return self._parameters[name]
-        physical = self._physical.get(name)
-        if physical is None:
-            raise TemplateError(f"no physical resource for Ref {name}")
-        return physical["Ref"] if isinstance(physical, Mapping) else physical
 
-    def get_att(self, logical_id: str, attribute: str) -> Any:
-        physical = self._physical.get(logical_id)
-        if not isinstance(physical, Mapping) or attribute not in physical:
-            raise TemplateError(f"no physical value for GetAtt {logical_id}.{attribute}")
-        return physical[attribute]
+class _StrictSymbols(IntrinsicsSymbolTable):
+    """A resource without a physical value is an error, not its logical id (sam local's fallback)."""
 
-    def condition(self, name: str) -> bool:
-        if name not in self._template.conditions:
-            raise TemplateError(f"unknown condition {name}")
-        return self._evaluate(self._template.conditions[name])
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            common_attribute_resolver={"Ref": self._unresolved("Ref"), "Arn": self._unresolved("Arn")},
+            **kwargs,
+        )
+        self.default_type_resolver = {}
 
-    def _evaluate(self, expression: Any) -> bool:
-        ((name, argument),) = expression.items()
-        if name == "Fn::Equals":
-            left, right = (_as_str(self.resolve(item)) for item in argument)
-            return left == right
-        if name == "Fn::Not":
-            return not self._evaluate(argument[0])
-        if name == "Fn::And":
-            return all(self._evaluate(item) for item in argument)
-        if name == "Fn::Or":
-            return any(self._evaluate(item) for item in argument)
-        if name == "Condition":
-            return self.condition(argument)
-        raise TemplateError(f"unsupported condition function {name}")
+    def _unresolved(self, attribute: str):
+        def unresolved(logical_id: str) -> str:
+            if logical_id in self._resources:
+                what = f"Ref {logical_id}" if attribute == "Ref" else f"GetAtt {logical_id}.{attribute}"
+                raise InvalidSymbolException(f"no physical resource for {what}")
+            return logical_id  # a value of Fn::Sub's variables, which SAM CLI looks up as a symbol
 
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        variables = {key: self.resolve(item) for key, item in variables.items()}
+        return unresolved
 
-        def replace(match: re.Match) -> str:
-            literal, name = match.groups()
-            if literal:
-                return "${" + name + "}"
-            if name in variables:
-                return _as_str(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                return _as_str(self.get_att(*name.split(".", 1)))
-            return _as_str(self.ref(name))
+    def resolve_symbols(self, logical_id: str, resource_attribute: str, ignore_errors: bool = False) -> Any:
+        # Strict inside Fn::Sub too, where SAM CLI asks to ignore errors.
+        return super().resolve_symbols(logical_id, resource_attribute, ignore_errors=False)
 
-        return _SUB_VARIABLE.sub(replace, text)
+
+class _Resolver(IntrinsicResolver):
+    """SAM CLI's resolver, where it differs from CloudFormation made to agree with it."""
+
+    def handle_fn_sub(self, intrinsic_value: Any, ignore_errors: bool) -> str:
+        # CloudFormation writes ${!Name} as the literal ${Name}.
+        return super().handle_fn_sub(intrinsic_value, ignore_errors).replace("${!", "${")
+
+    def handle_fn_if(self, intrinsic_value: Any, ignore_errors: bool) -> Any:
+        # Only the branch taken is resolved, so `!If [c, x, !Ref AWS::NoValue]` works (SAM CLI's resolves
+        # both and fails on the None that AWS::NoValue is).
+        condition, if_true, if_false = intrinsic_value
+        taken = self.intrinsic_property_resolver(self._conditions[condition], ignore_errors)
+        branch = if_true if taken else if_false
+        if branch == {"Ref": "AWS::NoValue"}:
+            return None
+        return self.intrinsic_property_resolver(branch, ignore_errors)
 
 
 def _as_str(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""The offline stack until Ctrl-C (or SIGTERM): `python -m local.up [--out-dir out]`.
+"""The offline stack until Ctrl-C, SIGTERM or the death of its parent: `python -m local.up [--out-dir out]`.
 
 Prints where everything is; out/stack.json holds the same, for scripts. Exits 0 after a clean stop.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import os
 import signal
 import sys
 import threading
@@ -17,6 +19,8 @@ from typing import Any
 from local.rie import REPO
 from local.stack import LocalStack
 
+PR_SET_PDEATHSIG = 1
+
 
 def describe(info: dict[str, Any], stack_json: Path) -> str:
     """What a person needs to use the stack: its URLs, resources and log files."""
@@ -24,7 +28,10 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
         "Offline stack is up",
         f"  API            {info['apiUrl']}  (POST /signings, GET /signings/{{id}})",
     ]
-    lines.append(f"  webhook        {info['webhookUrl']}")
+    lines.append(
+        f"  webhook        {info['webhookUrl']}  (the URL to register: in url mode it holds the secret)"
+    )
+    lines.append(f"  Lambda API     {info['lambdaUrl']}  (make invoke FUNCTION=... EVENT=events/....json)")
     if info.get("emulatorUrl"):
         emulator = info["emulatorUrl"]
         lines.append(f"  Sign API v2    {emulator}/sign  (emulator; controls under {emulator}/_emulator/)")
@@ -37,7 +44,11 @@ def describe(info: dict[str, Any], stack_json: Path) -> str:
     if info.get("dlqUrl"):
         lines.append(f"  dead letters   {info['dlqUrl']}")
     lines += [f"  log            {path}" for path in (info.get("logs") or {}).values()]
-    lines += [f"  stack.json     {stack_json}", "Ctrl-C stops everything."]
+    lines += [
+        f"  stack.json     {stack_json}",
+        f"  env vars       {info['envVars']}  (sam local invoke|start-api --env-vars)",
+        "Ctrl-C stops everything.",
+    ]
     return "\n".join(lines)
 
 
@@ -71,12 +82,23 @@ def _handlers(handler: Any) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def stop_with_parent() -> None:
+    """SIGTERM when the parent (make, a shell) dies, so the stack stops with it (Linux's parent-death signal)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the signal was set
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.up", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", default=str(REPO / "out"), help="stack.json and logs (default out/)")
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     signal.signal(signal.SIGTERM, interrupt)
+    stop_with_parent()
     stack = LocalStack(out_dir=out_dir)
     try:
         stack.start()  # on any error or interrupt, start() stops what it started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ import pytest
 
 REGION = "eu-west-1"
 SIGNICAT_CREDENTIALS = {"clientId": "local-client", "clientSecret": "local-client-secret"}
-WEBHOOK_SECRET = "local-webhook-secret"
+WEBHOOK_SECRET = "local-webhook-secret-0f3c9a7e52d14b86"  # url mode: at least 32 URL-safe characters
 
 # Nothing in the test run may reach real AWS, whatever the developer's shell holds.
 os.environ.update(
@@ -25,6 +26,16 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(autouse=True)
+def core_loggers_as_found():
+    """A function's app hands the core's loggers to Powertools Logger (on Lambda, one function per process);
+    here, many functions share a process: each test starts with them as the core leaves them, propagating."""
+    core = logging.getLogger("signing_core")
+    core.handlers, core.propagate = [], True
+    core.setLevel(logging.NOTSET)
+    yield
 
 
 @pytest.fixture

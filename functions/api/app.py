@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
 from signing_core import cancelling, problems, reading, start_requests, starting, uploads
@@ -22,6 +23,8 @@ from signing_core.settings import ApiSettings
 from signing_core.signicat_errors import SignicatError
 
 logger = Logger()
+# The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 app = APIGatewayRestResolver(enable_validation=True)
 # Any route with a body can be refused before routing (413, 415, 400); each route adds its own problems.
 UNREADABLE = (400, 413, 415)
@@ -197,7 +200,7 @@ def invalid_request(error: RequestValidationError) -> Response:
 
 @app.exception_handler(DomainError)
 def domain_error(error: DomainError) -> Response:
-    return problem(error.status, error.detail, code=error.code)
+    return problem(error.status, error.detail, code=error.code, **error.extra)
 
 
 @app.exception_handler(SignicatError)

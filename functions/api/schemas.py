@@ -18,7 +18,20 @@ from pydantic import (
     model_validator,
 )
 
-from signing_core.vocabulary import AUTHENTICATION_BASED, PDF, ContentType, Language, SigningFlow, State
+from signing_core.vocabulary import (
+    AUTHENTICATION_BASED,
+    EMAIL_PATTERN,
+    HTTP_URL_PATTERN,
+    MOBILE_PATTERN,
+    PARALLEL,
+    PDF,
+    PRINTABLE_PATTERN,
+    ContentType,
+    Language,
+    SigningFlow,
+    SigningOrder,
+    State,
+)
 
 # What base64.b64decode(validate=True) accepts: whole quads, padding only at the end.
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
@@ -109,16 +122,33 @@ class UploadOut(Model):
 
 
 class SignerIn(Strict):
-    # Printable ASCII but @ around one @ (written out: `\s` means other things in Python than in JSON Schema).
-    email: str | None = Field(None, pattern=r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$", max_length=254)
-    mobile: str | None = Field(None, pattern=r"^\+?[0-9 ]{6,20}$")
-    nationalIdentificationNumber: str | None = Field(None, min_length=1, max_length=64)
+    """Who is expected to sign. Without a national identity number, anyone holding the signature URL can sign."""
+
+    email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=254)
+    mobile: str | None = Field(None, pattern=MOBILE_PATTERN)
+    nationalIdentificationNumber: str | None = Field(
+        None,
+        pattern=PRINTABLE_PATTERN,
+        max_length=64,
+        description="Only the person Signicat authenticates with this number may sign (see verifyIdentity)",
+    )
+    verifyIdentity: bool | None = Field(
+        None,
+        description="Whether the signer's authenticated identity must match nationalIdentificationNumber: "
+        "default true when a number is given; true without a number is refused",
+    )
+
+
+URL = Field(None, pattern=HTTP_URL_PATTERN, max_length=2048)
 
 
 class RedirectSettingsIn(Strict):
-    success: str | None = Field(None, pattern=r"^https?://", max_length=2048)
-    cancel: str | None = Field(None, pattern=r"^https?://", max_length=2048)
-    error: str | None = Field(None, pattern=r"^https?://", max_length=2048)
+    """Where the signer lands afterwards. Signicat needs all three: a missing one is the first given of success,
+    cancel, error with `outcome=<the missing kind>` added to its query."""
+
+    success: str | None = URL
+    cancel: str | None = URL
+    error: str | None = URL
 
 
 class StartSigningIn(Strict):
@@ -126,17 +156,46 @@ class StartSigningIn(Strict):
     externalReference: str | None = Field(None, min_length=1, max_length=255)
     documents: list[DocumentIn] = Field(min_length=1, max_length=20)
     signers: list[SignerIn] = Field(default_factory=lambda: [SignerIn()], min_length=1, max_length=20)
-    identityProviders: list[str] | None = Field(None, max_length=20)
+    signingOrder: SigningOrder = Field(
+        PARALLEL,
+        description="parallel: every signer may sign at once; sequential: in the order of signers, each "
+        "session BLOCKED until the one before is signed",
+    )
+    identityProviders: list[Annotated[str, Field(pattern=PRINTABLE_PATTERN, max_length=64)]] | None = Field(
+        None, max_length=20
+    )
     signingFlow: SigningFlow = AUTHENTICATION_BASED
+    vendor: str | None = Field(
+        None,
+        pattern=PRINTABLE_PATTERN,
+        max_length=64,
+        examples=["BUYPASS"],
+        description="The PKI vendor: required for PKISIGNING (e.g. BUYPASS, SBID, NBID; NBID only with language "
+        "nb or nn)",
+    )
     language: Language | None = None
     redirectSettings: RedirectSettingsIn | None = None
     dueDate: AwareDatetime | None = Field(None, description="At most 30 days ahead")
+    senderDisplayName: str | None = Field(
+        None, min_length=1, max_length=255, description="Shown to the signer; default: the deployment's"
+    )
+    signText: str | None = Field(None, min_length=1, max_length=2000, description="Shown to the signer")
+
+
+class SignerOut(Model):
+    email: str | None = None
+    mobile: str | None = None
+    nationalIdentificationNumber: str | None = Field(None, description="Masked: only its last 4 characters")
+    verifyIdentity: bool
 
 
 class SessionOut(Model):
     sessionId: str
     signatureUrl: str
-    state: str
+    state: str = Field(
+        description="As Signicat reported it: READY, BLOCKED (waits for the signer before), SIGNED, ..."
+    )
+    signer: SignerOut | None = None
 
 
 class SigningCreated(Model):
@@ -144,7 +203,8 @@ class SigningCreated(Model):
     state: State
     externalReference: str
     documentCollectionId: str
-    sessions: list[SessionOut]
+    signingOrder: SigningOrder = PARALLEL
+    sessions: list[SessionOut] = Field(description="One per signer, in the order of signers")
 
 
 class SignedDocumentOut(Model):

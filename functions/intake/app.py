@@ -7,12 +7,15 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from signing_core import intake, start_requests
 from signing_core.idempotency import idempotent
 from signing_core.settings import StartSettings
 
 logger = Logger()
+# The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Package worker: for each queued Signicat event, read the session, store the signed PAdES, record the outcome.
+"""Package worker: for each queued Signicat event, read the signing's sessions and collection, store the signed
+PAdES, record the outcome.
 
 Batch with partial failures: a message that cannot be done yet (not packaged, another worker busy) comes
 back on its own, sooner than the queue's visibility timeout, while the rest of the batch completes.
@@ -11,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -19,6 +21,8 @@ from signing_core.errors import RetryLater
 from signing_core.settings import WorkerSettings
 
 logger = Logger()
+# The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 # A batch where every message must wait is an ordinary answer, not a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 MAX_RETRY_DELAY_SECONDS = 900
@@ -34,9 +38,10 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     event = packaging.PackageEvent(
         event_id=envelope["id"],
         event_name=envelope["eventName"],
-        session_id=envelope["eventData"]["id"],
+        subject_id=envelope["eventData"]["id"],
         receive_count=int(record.attributes.approximate_receive_count),
     )
+    keys = {"eventId": event.event_id, "subjectId": event.subject_id}
     # The claim on storing outlives this invocation, so a worker killed mid-stream is taken over later.
     lease = int(lambda_context.get_remaining_time_in_millis() / 1000) + 30 if lambda_context else 900
     try:
@@ -49,20 +54,21 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
         )
     except RetryLater as later:
         _come_back_soon(record, event.receive_count)
-        logger.info("package event deferred", extra={"eventId": event.event_id, "reason": later.detail})
+        logger.info("package event deferred", extra={**keys, "reason": later.detail})
         raise
-    logger.info("package event handled", extra={"eventId": event.event_id, "outcome": outcome})
+    except Exception:
+        # The batch processor keeps the failure to itself: without this line it would be invisible.
+        logger.exception("package event failed", extra=keys)
+        raise
+    logger.info("package event handled", extra={**keys, "outcome": outcome})
     return outcome
 
 
 def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
     """Shorten the wait from the queue's visibility timeout to a backoff that grows with each try."""
     delay = min(MAX_RETRY_DELAY_SECONDS, settings().retry_delay_seconds * 2 ** (receive_count - 1))
-    queue_name = record.event_source_arn.rsplit(":", 1)[-1]
-    sqs = aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    sqs.change_message_visibility(
-        QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+    aws.client("sqs").change_message_visibility(
+        QueueUrl=settings().queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
     )
 
 

@@ -8,11 +8,14 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from signing_core import reconciling
 from signing_core.settings import ReconcilerSettings
 
 logger = Logger()
+# The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
+copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 
 
 @cache

@@ -1,4 +1,5 @@
-"""POST /webhooks/signicat: Signicat event deliveries (API Gateway REST proxy event in, proxy response out).
+"""POST /webhooks/signicat/{secret} (and /webhooks/signicat): Signicat event deliveries (API Gateway REST proxy
+event in, proxy response out).
 
 No gateway authorizer: the function authenticates every delivery and fails closed. Stdlib only at import
 (no Powertools, no pydantic) to keep the cold start short; boto3 is loaded on first use.
@@ -10,7 +11,6 @@ import base64
 import binascii
 import json
 import logging
-import os
 from functools import cache
 from typing import Any
 
@@ -19,8 +19,8 @@ from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import ConfigurationError
 from signing_core.webhook_auth import SecretCache, Unauthenticated
 
+# The runtime's own JSON log format (the template's LoggingConfig) writes these records, their keys included.
 logger = logging.getLogger("signing_core.webhook")
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 STATUS_CODES = {webhook.ACCEPTED: 202, webhook.IGNORED: 200, webhook.DUPLICATE: 200}
 
@@ -37,15 +37,15 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         settings, secrets = _configured()
         outcome = webhook.receive(_delivery(event), settings, secrets.get)
     except Unauthenticated:
-        logger.warning(json.dumps({"message": "webhook delivery refused: not authenticated"}))
+        logger.warning("webhook delivery refused: not authenticated")
         return _problem(401, "The request is not authenticated.")
     except DomainError as error:
         return _problem(error.status, error.detail)
     except ConfigurationError as error:
-        logger.error(json.dumps({"message": "webhook misconfigured", "error": str(error)}))
+        logger.error("webhook misconfigured: %s", error)
         return _problem(503, "The webhook is not available; retry later.")
     except Exception:
-        logger.exception(json.dumps({"message": "webhook failed"}))
+        logger.exception("webhook failed")
         return _problem(503, "The webhook is not available; retry later.")
     return _response(STATUS_CODES[outcome], {"status": outcome}, "application/json")
 
@@ -64,6 +64,7 @@ def _delivery(event: dict[str, Any]) -> webhook.Delivery:
         body=raw,
         headers=event.get("headers") or {},
         query=event.get("queryStringParameters") or {},
+        path_secret=(event.get("pathParameters") or {}).get("secret"),
     )
 
 

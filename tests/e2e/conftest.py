@@ -5,6 +5,7 @@ Lambda runtime emulator, the HTTP gateway and the event sources. One stack per t
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import itertools
 import json
@@ -59,12 +60,18 @@ class Offline:
         self.api_url = stack.info["apiUrl"]
         self.emulator_url = stack.info["emulatorUrl"]
 
-    def start_signing(self, documents: list[dict] | None = None, signers: int = 1) -> dict:
+    def start_signing(
+        self, documents: list[dict] | None = None, signers: int | list[dict] = 1, **fields: Any
+    ) -> dict:
+        """POST /signings: `signers` is how many anonymous e-mail signers, or the signers themselves."""
         pdf = sample_pdf("Agreement", ["Signed offline."])
+        if isinstance(signers, int):
+            signers = [{"email": f"signer{index}@example.com"} for index in range(signers)]
         request = {
             "title": "Agreement",
             "documents": documents or [{"filename": "a.pdf", "content": base64.b64encode(pdf).decode()}],
-            "signers": [{"email": f"signer{index}@example.com"} for index in range(signers)],
+            "signers": signers,
+            **fields,
         }
         answer = requests.post(f"{self.api_url}/signings", json=request, timeout=30)
         assert answer.status_code == 201, answer.text
@@ -75,12 +82,37 @@ class Offline:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    def act(self, session_id: str, action: str = "sign") -> dict:
+    def act(
+        self, session_id: str, action: str = "sign", identity: dict | None = None, status: int = 200
+    ) -> dict:
+        """The signer signs (as `identity` {name, nationalIdentificationNumber}, else as the expected person),
+        rejects or leaves, through the emulator's script endpoint; its answer must have `status`."""
         answer = requests.post(
-            f"{self.emulator_url}/_emulator/signing-sessions/{session_id}/{action}", timeout=30
+            f"{self.emulator_url}/_emulator/signing-sessions/{session_id}/{action}", json=identity, timeout=30
         )
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == status, answer.text
         return answer.json()
+
+    def at_signicat(self, path: str) -> requests.Response:
+        """GET a Sign API v2 resource as the product's client does (its token), e.g. a session to see it gone."""
+        signicat = self.stack.signicat
+        assert signicat is not None
+        token = requests.post(
+            signicat.token_url,
+            data={"grant_type": "client_credentials", "scope": "signicat-api"},
+            auth=(signicat.client_id, signicat.client_secret),
+            timeout=30,
+        ).json()["access_token"]
+        return requests.get(
+            f"{signicat.api_url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    def stored_versions(self, signing_id: str) -> list[dict]:
+        """Every version S3 holds of the signing's canonical PAdES."""
+        listing = self.stack.client("s3").list_object_versions(
+            Bucket=self.info["documentsBucket"], Prefix=f"signed/{signing_id}.pdf"
+        )
+        return listing.get("Versions", [])
 
     def wait_final(self, signing_id: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
@@ -119,6 +151,13 @@ def signatures(pdf: bytes, trust_root: Any) -> list[Any]:
     return [validate_pdf_signature(signature, context) for signature in reader.embedded_signatures]
 
 
+def signed_by(pdf: bytes) -> list[str]:
+    """Who each signature names (its /Name), in the order they were added."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return [str(s.sig_object.get("/Name")) for s in PdfFileReader(io.BytesIO(pdf)).embedded_signatures]
+
+
 def page_count(pdf: bytes) -> int:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -129,26 +168,54 @@ def sample_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
-    """One stack for the module; afterwards not one of its runtime emulator processes is left."""
-    require_build()
-    # environ={}: the emulator, whatever SIGNICAT_* the shell holds. moto keeps resources per process, not
-    # per server: a prefix of its own keeps this stack's resources apart from earlier stacks' in this run.
-    stack = LocalStack(
-        out_dir=tmp_path_factory.mktemp("stack"),
-        environ={},
-        emulator_config=EmulatorConfig(packaging_delay=0.05),
-        prefix=f"e2e{next(_STACK_NUMBERS)}",
-    )
+def denials(stack: LocalStack) -> list[str]:
+    """Every request IAM refused on the stack's AWS so far, as one line each."""
+    assert stack.moto is not None and stack.moto.access_control is not None
+    return [
+        f"{d.caller} may not {d.action} on {d.resource} {d.reason}" for d in stack.moto.access_control.denials
+    ]
+
+
+@contextlib.contextmanager
+def running(stack: LocalStack) -> Iterator[Offline]:
+    """The stack started, for a test module; afterwards not one of its runtime emulator processes is left, and
+    IAM refused nothing the product asked for (every function runs with its own role, as on AWS)."""
     stack.start()
     endpoint = stack.info["awsEndpointUrl"]
     assert processes_of(endpoint), "the check below would see no process at all"
     try:
         yield Offline(stack)
+        refused = denials(stack)
     finally:
         stack.stop()
     assert processes_of(endpoint) == [], "runtime emulator processes outlived the stack"
+    assert refused == [], "IAM refused the product:\n" + "\n".join(refused)
+
+
+def e2e_stack(tmp_path_factory: pytest.TempPathFactory, **options: Any) -> LocalStack:
+    # environ={}: the emulator, whatever SIGNICAT_* the shell holds. moto keeps resources per process, not
+    # per server: a prefix of its own keeps this stack's resources apart from earlier stacks' in this run.
+    require_build()
+    options = {
+        "prefix": f"e2e{next(_STACK_NUMBERS)}",
+        "emulator_config": EmulatorConfig(packaging_delay=0.05),
+    } | options
+    return LocalStack(out_dir=tmp_path_factory.mktemp("stack"), environ={}, **options)
+
+
+def offline_stack(
+    tmp_path_factory: pytest.TempPathFactory, **emulator: Any
+) -> contextlib.AbstractContextManager[Offline]:
+    """A running stack whose emulator is configured by `emulator` (EmulatorConfig fields)."""
+    config = EmulatorConfig(**{"packaging_delay": 0.05, **emulator})
+    return running(e2e_stack(tmp_path_factory, emulator_config=config))
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
+    """One stack for the module."""
+    with running(e2e_stack(tmp_path_factory)) as started:
+        yield started
 
 
 @pytest.fixture

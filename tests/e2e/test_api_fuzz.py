@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, settings, strategies
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from local.emulator.config import EmulatorConfig
-from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON
-from local.stack import LocalStack
+from local.rie import REPO
+from tests.e2e.conftest import e2e_stack, running
 
 pytestmark = pytest.mark.e2e
 
@@ -45,18 +44,8 @@ VALID_SIGNING = {
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The offline stack's API base URL, for the whole module; the stack stops afterwards."""
-    if not BUILD_DIR.is_dir():
-        pytest.fail(f"{BUILD_DIR} is missing: run `make build` before the e2e suite")
-    if not RUNTIME_PYTHON.exists():
-        pytest.fail(f"{RUNTIME_PYTHON} is missing: run `make runtime` before the e2e suite")
-    # environ={}: always the emulator, whatever SIGNICAT_* the shell holds.
-    stack = LocalStack(
-        out_dir=tmp_path_factory.mktemp("fuzz-stack"),
-        environ={},
-        emulator_config=EmulatorConfig(packaging_delay=0.05),
-    )
-    with stack:
-        yield stack.info["apiUrl"]
+    with running(e2e_stack(tmp_path_factory)) as offline:
+        yield offline.api_url
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from local.rie import REPO
+from tests.browser import chromium, identify_and_sign, new_page
 from tests.e2e.conftest import processes_of, require_build
 
 STACK_KEYS = {
@@ -26,6 +28,8 @@ STACK_KEYS = {
     "emulatorUrl",
     "awsEndpointUrl",
     "region",
+    "accessKeyId",
+    "secretAccessKey",
     "documentsBucket",
     "table",
     "queueUrl",
@@ -33,12 +37,12 @@ STACK_KEYS = {
 
 
 class Running:
-    """A `python -m <module>` subprocess whose output lines are read as they come."""
+    """A subprocess (`python -m <module>`, or a whole command) whose output lines are read as they come."""
 
-    def __init__(self, module: str, *args: str) -> None:
+    def __init__(self, module: str, *args: str, command: list[str] | None = None) -> None:
         environ = {name: value for name, value in os.environ.items() if not name.startswith("SIGNICAT_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            command or [sys.executable, "-m", module, *args],
             cwd=REPO,
             env=environ,
             stdout=subprocess.PIPE,
@@ -87,8 +91,8 @@ def run():
     require_build()
     started: list[Running] = []
 
-    def start(module: str, *args: str) -> Running:
-        started.append(Running(module, *args))
+    def start(module: str, *args: str, command: list[str] | None = None) -> Running:
+        started.append(Running(module, *args, command=command))
         return started[-1]
 
     yield start
@@ -139,21 +143,29 @@ def test_demo_names_the_failed_stage_exits_1_and_points_to_the_logs(run, tmp_pat
     assert processes_of(_endpoint(tmp_path)) == []
 
 
-def test_interactive_demo_waits_for_a_person_to_click_sign_on_the_signer_page(run, tmp_path):
+def test_interactive_demo_waits_for_a_person_who_identifies_and_clicks_sign_in_a_browser(run, tmp_path):
+    """Headless Chromium on the emulator's signing page, as a person: someone else is refused, the signer signs."""
     demo = run("local.demo", "--interactive", "--out-dir", str(tmp_path))
     url = demo.wait_for_line("signatureUrl").split()[-1]
+    number = demo.wait_for_line("national identity number").split()[-1]
     demo.wait_for_line("click Sign; waiting")
-    page = requests.get(url, timeout=30)
-    assert page.status_code == 200 and 'value="sign"' in page.text
 
-    session_id = url.split("sessionId=")[1]
-    clicked = requests.post(url.split("?")[0], data={"sessionId": session_id, "action": "sign"}, timeout=30)
+    with chromium() as browser, new_page(browser) as page:
+        page.goto(url)
+        expect(page.get_by_text("tenant@example.com")).to_be_visible()
+        expect(page.get_by_text(f"ending in {number[-4:]}")).to_be_visible()
+        identify_and_sign(page, "Eve Mallory", "02027054321")
+        expect(page.get_by_role("alert")).to_contain_text("does not match")
+        identify_and_sign(page, "Tenant Example", number)
+        expect(page.get_by_text("You have signed.")).to_be_visible()
     code, output = demo.finish()
 
-    assert clicked.status_code == 200
     assert code == 0, output
     assert "the signer acted" in output
-    assert len(list(tmp_path.glob("*.pdf"))) == 1
+    (pdf_path,) = tmp_path.glob("*.pdf")
+    assert _intact_and_valid(pdf_path.read_bytes())
+    assert "signed by   Tenant Example" in output  # the person who identified, not the one refused
+    assert "Eve Mallory" not in output
 
 
 def test_ctrl_c_stops_the_demo_and_every_process_it_started(run, tmp_path):
@@ -178,7 +190,9 @@ def test_up_serves_the_stack_until_sigterm_then_stops_everything(run, tmp_path):
     assert processes_of(info["awsEndpointUrl"])
 
     up.process.send_signal(signal.SIGTERM)
+    began = time.monotonic()
     code, output = up.finish()
+    stop_seconds = time.monotonic() - began
 
     assert info.keys() >= STACK_KEYS
     assert f"API            {info['apiUrl']}" in output
@@ -188,3 +202,39 @@ def test_up_serves_the_stack_until_sigterm_then_stops_everything(run, tmp_path):
     assert code == 0, output
     assert output.endswith("stopped")
     assert processes_of(info["awsEndpointUrl"]) == []
+    assert stop_seconds < 10, f"the stop took {stop_seconds:.1f} s"
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+
+
+def _alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie waiting for whoever adopted it."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_make_up_stops_everything_within_seconds_when_its_parent_dies(run, tmp_path):
+    make = run("", command=["make", "--no-print-directory", "up", f"OUT={tmp_path}"])
+    make.wait_for_line("Ctrl-C stops everything.", timeout=120)
+    endpoint = _endpoint(tmp_path)
+    (up,) = _children(make.process.pid)  # make runs local.up itself (one command: no shell in between)
+    assert processes_of(endpoint)
+
+    make.process.kill()  # make dies without a word to its child
+    deadline = time.monotonic() + 15
+    while (_alive(up) or processes_of(endpoint)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survived = _alive(up)
+    if survived:
+        os.kill(up, signal.SIGTERM)  # not left behind by this test, whatever it found
+
+    assert not survived
+    assert processes_of(endpoint) == []

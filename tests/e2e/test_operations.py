@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from local.emulator.config import EmulatorConfig
 from local.pdf import sample_pdf
-from local.stack import LocalStack
-from tests.e2e.conftest import Offline, processes_of, require_build, signatures
+from tests.e2e.conftest import Offline, e2e_stack, running, signatures
 
 PDF = sample_pdf("Operations", ["Dropped, uploaded, cancelled, recovered."])
 
@@ -21,29 +19,12 @@ PDF = sample_pdf("Operations", ["Dropped, uploaded, cancelled, recovered."])
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
     """A stack whose reconciler looks at every waiting signing, every second; and a rule that catches events."""
-    require_build()
-    previous = os.environ.get("LOCAL_SCHEDULE_SECONDS")
-    os.environ["LOCAL_SCHEDULE_SECONDS"] = "1"  # read by the schedule source as the stack starts
-    stack = LocalStack(
-        out_dir=tmp_path_factory.mktemp("operations"),
-        environ={},
-        emulator_config=EmulatorConfig(packaging_delay=0.05),
-        parameters={"ReconcileAfterMinutes": "0"},
-        prefix="e2eops",
-    )
-    try:
-        stack.start()
-    finally:
-        if previous is None:
-            os.environ.pop("LOCAL_SCHEDULE_SECONDS", None)
-        else:
-            os.environ["LOCAL_SCHEDULE_SECONDS"] = previous
-    endpoint = stack.info["awsEndpointUrl"]
-    try:
-        yield Offline(stack)
-    finally:
-        stack.stop()
-    assert processes_of(endpoint) == [], "runtime emulator processes outlived the stack"
+    stack = e2e_stack(tmp_path_factory, parameters={"ReconcileAfterMinutes": "0"}, prefix="e2eops")
+    with contextlib.ExitStack() as started:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("LOCAL_SCHEDULE_SECONDS", "1")  # read by the schedule source as the stack starts
+            offline = started.enter_context(running(stack))
+        yield offline
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
-import hmac
 import json
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -93,14 +94,8 @@ def _forged_failure(session_id: str) -> tuple[str, bytes]:
     return event_id, json.dumps(body).encode()
 
 
-def _post_webhook(offline, body: bytes, secret: str) -> requests.Response:
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return requests.post(
-        offline.info["webhookUrl"],
-        data=body,
-        headers={"Content-Type": "application/json", "X-Signicat-Signature": signature},
-        timeout=30,
-    )
+def _post_webhook(offline, body: bytes, url: str) -> requests.Response:
+    return requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 def _marker(offline, event_id: str) -> dict:
@@ -108,14 +103,15 @@ def _marker(offline, event_id: str) -> dict:
     return offline.stack.client("dynamodb").get_item(TableName=offline.info["table"], Key=key)
 
 
-def test_webhook_with_a_bad_signature_is_refused_and_nothing_is_enqueued(offline):
+def test_webhook_deliveries_to_a_url_without_the_secret_are_refused_and_nothing_is_enqueued(offline):
     signing = offline.start_signing()
     event_id, body = _forged_failure(signing["sessions"][0]["sessionId"])
+    guessed = offline.api_url + "/webhooks/signicat/" + "guessed-secret-of-the-right-shape-0000"
 
-    answer = _post_webhook(offline, body, "not-the-webhook-secret")
+    answers = [_post_webhook(offline, body, url) for url in (guessed, offline.api_url + "/webhooks/signicat")]
 
-    assert answer.status_code == 401
-    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert [answer.status_code for answer in answers] == [401, 401]
+    assert all(a.headers["Content-Type"] == "application/problem+json" for a in answers)
     time.sleep(1)  # were it enqueued, the worker would have failed the signing by now
     assert "Item" not in _marker(offline, event_id)
     queue = offline.stack.client("sqs").get_queue_attributes(
@@ -126,12 +122,58 @@ def test_webhook_with_a_bad_signature_is_refused_and_nothing_is_enqueued(offline
     assert offline.get(signing["signingId"])["state"] == "AWAITING_SIGNATURE"
 
 
-def test_webhook_accepts_the_same_event_signed_with_the_secret_and_the_worker_acts_on_it(offline):
+def test_webhook_accepts_the_same_event_at_the_registered_url_and_the_worker_acts_on_it(offline):
     signing = offline.start_signing()
     event_id, body = _forged_failure(signing["sessions"][0]["sessionId"])
 
-    answer = _post_webhook(offline, body, offline.stack.signicat.webhook_secret)
+    answer = _post_webhook(offline, body, offline.info["webhookUrl"])
 
+    assert offline.info["webhookUrl"].endswith("/webhooks/signicat/" + offline.stack.signicat.webhook_secret)
     assert answer.status_code == 202
     assert "Item" in _marker(offline, event_id)
     assert offline.wait_final(signing["signingId"])["state"] == "FAILED"
+
+
+def _json_lines(path: str) -> list[dict]:
+    found = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                found.append(record)
+    return found
+
+
+def _logged(offline, function: str, matches, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while not (found := [r for r in _json_lines(offline.info["logs"][function]) if matches(r)]):
+        assert time.monotonic() < deadline, f"no such line in the {function} log"
+        time.sleep(0.2)
+    return found[0]
+
+
+def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_session_and_event_ids(offline):
+    signing = offline.start_signing()
+    signing_id, session_id = signing["signingId"], signing["sessions"][0]["sessionId"]
+    offline.act(session_id)
+    offline.wait_final(signing_id)
+
+    # Through Powertools Logger (the API and the worker copy its configuration to signing_core's loggers).
+    started = _logged(offline, "ApiFunction", lambda r: r.get("signingId") == signing_id)
+    announced = _logged(offline, "PackageWorkerFunction", lambda r: r.get("signingId") == signing_id)
+    # Through the runtime's own JSON format (the webhook imports no Powertools).
+    # The emulator announces the collection (its default event shape): the event names its id.
+    collection_id = signing["documentCollectionId"]
+    accepted = _logged(offline, "WebhookFunction", lambda r: r.get("subjectId") == collection_id)
+
+    assert (started["level"], started["service"], started["function_name"]) == (
+        "INFO",
+        "esign",
+        "ApiFunction",
+    )
+    assert started["sessionIds"] == [session_id]
+    assert (announced["level"], announced["location"].split(":")[0]) == ("INFO", "publish")
+    assert announced["message"] == f"announced Signing Completed for signing {signing_id}"
+    assert (accepted["level"], accepted["logger"]) == ("INFO", "signing_core.webhook")
+    assert accepted["message"].startswith("webhook event accepted: package.completed")
+    assert accepted["requestId"]

@@ -4,16 +4,14 @@ clicking and typing, landing on the session's redirect."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from local.pdf import sample_pdf
+from tests.browser import chromium, click, identify_and_sign, new_page
 from tests.emulator.conftest import Api
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NUMBER = "01017012345"
 SIGNER = {
     "email": "ada@example.com",
@@ -24,30 +22,14 @@ SIGNER = {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():  # a failure, not a skip: make test installs it
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (Debian's chromium package)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def click(page: Page, button: str) -> None:
-    """Click a button. Headless Chromium's PDF viewer keeps the focus once it has loaded and the next click
-    into the page is lost; moving the focus to the button first (as Tab would) gets it delivered."""
-    target = page.get_by_role("button", name=button, exact=True)
-    target.focus()
-    target.click()
+    with new_page(browser) as opened:
+        yield opened
 
 
 def signing(api: Api, receiver, **fields) -> dict:
@@ -96,13 +78,10 @@ def test_mismatch_without_redirects_is_shown_and_the_right_person_can_sign(api, 
     session = api.new_session(signer=SIGNER, ui={"language": "sv"})
     page.goto(session["signatureUrl"])
     expect(page.locator("html")).to_have_attribute("lang", "sv")
-    page.get_by_label("Fullständigt namn").fill("Eve Mallory")
-    page.get_by_label("Personnummer").fill("02027054321")
-    click(page, "Underteckna")
+    swedish = {"labels": ("Fullständigt namn", "Personnummer"), "button": "Underteckna"}
+    identify_and_sign(page, "Eve Mallory", "02027054321", **swedish)
     expect(page.get_by_role("alert")).to_contain_text("stämmer inte")
-    page.get_by_label("Fullständigt namn").fill("Ada Lovelace")
-    page.get_by_label("Personnummer").fill(NUMBER)
-    click(page, "Underteckna")
+    identify_and_sign(page, "Ada Lovelace", NUMBER, **swedish)
     expect(page.get_by_text("Du har undertecknat.")).to_be_visible()
     assert api.session(session["id"])["lifecycle"]["state"] == "SIGNED"
 

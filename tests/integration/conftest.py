@@ -80,6 +80,9 @@ class Emulator:
         listed = self._sign_api("GET", "/signing-sessions?limit=1000").json()
         return listed["data"] if isinstance(listed, dict) else listed
 
+    def collection(self, collection_id: str) -> dict:
+        return self._sign_api("GET", f"/document-collections/{collection_id}").json()
+
     def document(self, document_id: str) -> bytes:
         """A document's bytes as Signicat holds them."""
         return self._sign_api("GET", f"/documents/{document_id}").content
@@ -101,14 +104,25 @@ class Emulator:
         answer.raise_for_status()
         return answer
 
-    def wait_packaged(self, session_id: str, timeout: float = 20) -> dict:
+    def wait_packaged(self, collection_id: str, timeout: float = 20) -> dict:
+        """The document collection once Signicat packaged it: every session signed, the PAdES in its packages."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            session = self.session(session_id)
-            if session["output"]["packages"]:
-                return session
+            collection = self._sign_api("GET", f"/document-collections/{collection_id}").json()
+            if collection["output"]["packages"]:
+                return collection
             time.sleep(0.05)
-        raise AssertionError(f"session {session_id} was not packaged in {timeout} s")
+        raise AssertionError(f"collection {collection_id} was not packaged in {timeout} s")
+
+    def gone(self, session_id: str) -> bool:
+        """Whether Signicat answers 404 for the session (deleted, or past its due date)."""
+        try:
+            self.session(session_id)
+        except requests.HTTPError as error:
+            if error.response.status_code == 404:
+                return True
+            raise
+        return False
 
 
 def sample_event(name: str) -> dict:

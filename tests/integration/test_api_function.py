@@ -74,15 +74,25 @@ def test_sample_start_event_starts_a_signing_at_signicat_and_stores_it(api, sign
     created = json.loads(answer["body"])
     assert created["state"] == "AWAITING_SIGNATURE"
     assert created["externalReference"] == "rental-2026-0042"
-    (session,) = created["sessions"]
-    assert session["signatureUrl"].startswith(signicat.url)
-    at_signicat = signicat.session(session["sessionId"])
+    assert created["signingOrder"] == "sequential"
+    tenant, landlord = created["sessions"]
+    assert (tenant["state"], landlord["state"]) == ("READY", "BLOCKED")
+    assert tenant["signer"]["nationalIdentificationNumber"] == "*******2345"
+    assert tenant["signatureUrl"].startswith(signicat.url)
+    at_signicat = signicat.session(tenant["sessionId"])
     assert at_signicat["title"] == "Rental agreement between X and Y"
-    assert at_signicat["packageTo"] == ["PADES_CONTAINER"]
+    assert not at_signicat.get("packageTo"), "a session's own package would carry its own signature only"
+    assert signicat.collection(created["documentCollectionId"])["packageTo"] == ["PADES_CONTAINER"]
     assert at_signicat["documents"][0]["action"] == "SIGN"
     assert at_signicat["documents"][0]["documentCollectionId"] == created["documentCollectionId"]
     assert at_signicat["ui"] == {"language": "en"}
     assert at_signicat["redirectSettings"]["success"].startswith("https://www.example.com/signed")
+    assert at_signicat["signer"]["validations"] == ["NATIONAL_IDENTIFICATION_NUMBER"]
+    assert (at_signicat["senderDisplayName"], at_signicat["signText"]) == (
+        "Example Rentals AS",
+        "I have read the rental agreement and accept it.",
+    )
+    assert signicat.session(landlord["sessionId"])["subsequentTo"] == [tenant["sessionId"]]
     stored = aws.table.get_item(Key={"pk": f"SIGNING#{created['signingId']}", "sk": "SIGNING"})["Item"]
     assert stored["state"] == "AWAITING_SIGNATURE"
     assert headers_of(answer)["Location"] == f"/signings/{created['signingId']}"
@@ -190,6 +200,7 @@ def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
             None,
             "documents.0.contentType",
         ),
+        (start_body(redirectSettings={"success": "http://"}), None, "redirectSettings.success"),
     ],
     ids=[
         "invalid-json",
@@ -202,6 +213,7 @@ def test_without_idempotency_key_each_request_starts_a_signing(api, signicat):
         "unknown-field",
         "bad-base64",
         "bad-content-type",
+        "redirect-without-host",
     ],
 )
 def test_invalid_requests_answer_400_problem_and_create_nothing(api, signicat, aws, body, raw, param):

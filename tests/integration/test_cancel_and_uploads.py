@@ -52,6 +52,19 @@ def test_a_completed_signing_cannot_be_cancelled(api, signicat):
     assert "DELETE /sign/signing-sessions/{session_id}" not in signicat.stats()["requests"]
 
 
+def test_cancelling_a_signing_a_signer_rejected_records_the_rejection_and_withdraws_the_others(api, signicat):
+    _, created = request(api, "POST", "/signings", start_body(signers=[{}, {}]))
+    rejecting, open_ = (session["sessionId"] for session in created["sessions"])
+    signicat.act(rejecting, "reject")
+
+    status, problem = request(api, "DELETE", f"/signings/{created['signingId']}")
+
+    assert status == 409
+    assert "REJECTED" in problem["detail"]
+    assert repository.get(created["signingId"]).state == repository.REJECTED
+    assert signicat.gone(open_) and not signicat.gone(rejecting)
+
+
 def test_cancelling_an_unknown_signing_answers_404(api, signicat):
     answer = api.handler(sample_event("api_cancel_signing"), FakeContext())
     assert answer["statusCode"] == 404

@@ -86,7 +86,7 @@ def test_a_worker_arriving_while_a_cancel_decides_defers_and_finds_the_signing_c
     def signed_and_packaged_meanwhile(deleted_id):
         # The cancel read the session unsigned and holds the claim; now the signer signs and the event comes.
         signicat.act(session_id, "sign")
-        signicat.wait_packaged(session_id)
+        signicat.wait_packaged(signing.documentCollectionId)
         deferred.append(run_worker(worker, aws, envelope(session_id, event_id="meanwhile")))
         delete(deleted_id)
 

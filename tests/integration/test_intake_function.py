@@ -51,7 +51,7 @@ def receipt(aws, name: str) -> dict:
 
 def complete(worker, signicat, aws, session_id: str) -> None:
     signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
+    signicat.wait_packaged(repository.find_by_session(session_id).documentCollectionId)
     run_worker(worker, aws, envelope(session_id))
 
 
@@ -86,6 +86,48 @@ def test_options_come_from_metadata_with_json_signers(intake, signicat, aws):
     at_signicat = signicat.session(written["sessions"][1]["sessionId"])
     assert at_signicat["ui"]["language"] == "nb"
     assert [i["idpName"] for i in at_signicat["signingSetup"][0]["identityProviders"]] == ["nbid", "ftn"]
+
+
+def test_signer_identity_order_and_what_the_signer_sees_come_from_metadata(intake, signicat, aws):
+    signers = [
+        {"email": "tenant@example.com", "nationalIdentificationNumber": "01017012345"},
+        {"mobile": "+4799999999", "nationalIdentificationNumber": "02028054321", "verifyIdentity": False},
+    ]
+    metadata = {
+        "signers": json.dumps(signers),
+        "signing-order": "sequential",
+        "signing-flow": "PKISIGNING",
+        "vendor": "BUYPASS",
+        "sender-display-name": "Example Rentals AS",
+        "sign-text": "I accept the lease.",
+    }
+    intake.handler(drop(aws, "incoming/lease.pdf", **metadata), FakeContext())
+    written = receipt(aws, "lease.pdf")
+    first, second = (signicat.session(s["sessionId"]) for s in written["sessions"])
+    assert first["signer"]["validations"] == ["NATIONAL_IDENTIFICATION_NUMBER"]
+    assert "validations" not in second["signer"]
+    assert second["subsequentTo"] == [first["id"]]
+    for session in (first, second):
+        assert (session["senderDisplayName"], session["signText"]) == (
+            "Example Rentals AS",
+            "I accept the lease.",
+        )
+        assert session["signingSetup"][0]["vendor"] == "BUYPASS"
+    assert written["signingOrder"] == "sequential"
+    assert [(s["state"], s["signer"]) for s in written["sessions"]] == [
+        (
+            "READY",
+            {
+                "email": "tenant@example.com",
+                "nationalIdentificationNumber": "*******2345",
+                "verifyIdentity": True,
+            },
+        ),
+        (
+            "BLOCKED",
+            {"mobile": "+4799999999", "nationalIdentificationNumber": "*******4321", "verifyIdentity": False},
+        ),
+    ]
 
 
 def test_keys_are_url_decoded_spaces_and_unicode(intake, signicat, aws):
@@ -125,8 +167,26 @@ def test_a_new_version_of_the_same_key_starts_a_new_signing(intake, signicat, aw
         ("incoming/empty.pdf", b"", {}, "INVALID_INPUT"),
         ("incoming/bad-signers.pdf", PDF, {"signers": "[not json"}, "INVALID_INPUT"),
         ("incoming/bad-language.pdf", PDF, {"language": "xx"}, "INVALID_INPUT"),
+        ("incoming/bad-mobile.pdf", PDF, {"signers": '[{"mobile": "call me"}]'}, "INVALID_INPUT"),
+        ("incoming/bad-verify.pdf", PDF, {"signers": '[{"verifyIdentity": "yes"}]'}, "INVALID_INPUT"),
+        ("incoming/verify-no-number.pdf", PDF, {"signers": '[{"verifyIdentity": true}]'}, "INVALID_INPUT"),
+        ("incoming/pki-no-vendor.pdf", PDF, {"signing-flow": "PKISIGNING"}, "INVALID_INPUT"),
+        ("incoming/nbid-english.pdf", PDF, {"signing-flow": "PKISIGNING", "vendor": "NBID"}, "INVALID_INPUT"),
+        ("incoming/bad-order.pdf", PDF, {"signing-order": "random"}, "INVALID_INPUT"),
     ],
-    ids=["not-pdf-or-text", "declared-pdf-not-pdf", "empty", "unreadable-signers", "bad-language"],
+    ids=[
+        "not-pdf-or-text",
+        "declared-pdf-not-pdf",
+        "empty",
+        "unreadable-signers",
+        "bad-language",
+        "bad-mobile",
+        "verify-not-boolean",
+        "verify-without-number",
+        "pki-without-vendor",
+        "nbid-not-norwegian",
+        "bad-signing-order",
+    ],
 )
 def test_bad_input_gets_a_failed_receipt_and_no_signing(intake, signicat, aws, key, body, metadata, code):
     event = drop(aws, key, body=body, **metadata)

@@ -34,19 +34,20 @@ def start(signers: int = 1, due_date: datetime | None = None) -> repository.Sign
     return starting.start_signing(request, StartSettings.from_env())
 
 
-def start_packaged(signicat) -> tuple[repository.Signing, str]:
-    """A one-signer signing its signer signed and the emulator packaged; and its session id."""
-    signing = start()
-    session_id = signing.sessions[0].sessionId
-    signicat.act(session_id, "sign")
-    signicat.wait_packaged(session_id)
-    return signing, session_id
+def start_packaged(signicat, signers: int = 1) -> tuple[repository.Signing, str]:
+    """A signing every signer signed and whose collection the emulator packaged; and its first session's id."""
+    signing = start(signers)
+    for session in signing.sessions:
+        signicat.act(session.sessionId, "sign")
+    signicat.wait_packaged(signing.documentCollectionId)
+    return signing, signing.sessions[0].sessionId
 
 
-def envelope(session_id: str, name: str = "package.completed", event_id: str | None = None) -> dict:
+def envelope(named_id: str, name: str = "package.completed", event_id: str | None = None) -> dict:
+    """Signicat's event for a session or a collection (`eventData.id`)."""
     event = json.loads(sample_event("webhook_package_completed")["body"])
     event.update(id=event_id or str(uuid.uuid4()), eventName=name)
-    event["eventData"] = {"id": session_id, "externalId": "ref"}
+    event["eventData"] = {"id": named_id, "externalId": "ref"}
     return event
 
 
@@ -143,7 +144,7 @@ def test_duplicate_events_store_one_object_and_transition_once(worker, signicat,
 def test_signed_but_not_packaged_comes_back_alone_and_completes_later(worker, signicat, aws):
     ready, waiting = start(), start()
     signicat.act(ready.sessions[0].sessionId, "sign")
-    signicat.wait_packaged(ready.sessions[0].sessionId)
+    signicat.wait_packaged(ready.documentCollectionId)
     signicat.faults(packaging_delay=30)
     signicat.act(waiting.sessions[0].sessionId, "sign")
     late = envelope(waiting.sessions[0].sessionId)
@@ -189,13 +190,21 @@ def test_rejected_session_rejects_the_signing(worker, signicat, aws):
     assert stored.failure["code"] == "REJECTED"
 
 
+def stored_pdf(aws, signing_id: str) -> bytes:
+    document = repository.get(signing_id).signedDocument
+    return aws.s3.get_object(Bucket=document["bucket"], Key=document["key"])["Body"].read()
+
+
+def signature_count(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return len(PdfFileReader(io.BytesIO(pdf)).embedded_signatures)
+
+
 def test_with_two_signers_the_event_of_either_session_completes_the_signing(worker, signicat, aws):
     """And what the API shows agrees with it (issue path 10: the first session still showed READY)."""
-    signing = start(signers=2)
-    first, second = (s.sessionId for s in signing.sessions)
-    signicat.act(first, "sign")
-    signicat.act(second, "sign")
-    signicat.wait_packaged(second)
+    signing, first = start_packaged(signicat, signers=2)
+    second = signing.sessions[1].sessionId
     run_worker(worker, aws, envelope(second))
     stored = repository.get(signing.signingId)
     assert stored.state == repository.COMPLETED
@@ -203,30 +212,95 @@ def test_with_two_signers_the_event_of_either_session_completes_the_signing(work
     assert [s["state"] for s in answer["sessions"]] == ["SIGNED", "SIGNED"]
     run_worker(worker, aws, envelope(first))
     assert len(signed_versions(aws, signing.signingId)) == 1
+    assert signature_count(stored_pdf(aws, signing.signingId)) == 2  # the collection's PAdES: both signers
+
+
+@pytest.mark.parametrize("shape", ["collection", "sessions"])
+def test_a_collections_event_in_either_shape_completes_the_signing_once(worker, signicat, aws, shape):
+    signing, _first = start_packaged(signicat, signers=3)
+    named = (
+        [signing.documentCollectionId] if shape == "collection" else [s.sessionId for s in signing.sessions]
+    )
+
+    assert run_worker(worker, aws, *(envelope(named_id) for named_id in named)) == {"failed": set()}
+
+    stored = repository.get(signing.signingId)
+    assert (stored.state, stored.version) == (repository.COMPLETED, 2)
+    assert len(signed_versions(aws, signing.signingId)) == 1
+    assert signature_count(stored_pdf(aws, signing.signingId)) == 3
+    (package,) = signicat.wait_packaged(signing.documentCollectionId)["output"]["packages"]
+    assert stored_pdf(aws, signing.signingId) == signicat.document(package["resultDocumentId"])
+
+
+def test_a_rejection_deletes_the_sessions_nobody_signed_and_keeps_the_signed_one(worker, signicat, aws):
+    signing = start(signers=3)
+    signed, rejecting, open_ = (s.sessionId for s in signing.sessions)
+    signicat.act(signed, "sign")
+    signicat.act(rejecting, "reject")
+
+    assert run_worker(worker, aws, envelope(signing.documentCollectionId, "package.failed")) == {
+        "failed": set()
+    }
+
+    stored = repository.get(signing.signingId)
+    assert (stored.state, stored.failure["code"]) == (repository.REJECTED, "REJECTED")
+    assert [s.state for s in stored.sessions] == ["SIGNED", "REJECTED", "CANCELLED"]
+    assert signicat.gone(open_)
+    assert not signicat.gone(signed) and not signicat.gone(rejecting)
+
+
+def test_a_rejection_is_recorded_only_once_the_open_sessions_are_deleted(worker, signicat, aws, monkeypatch):
+    """Deleting first: a signing is never REJECTED while a session someone could still sign is left."""
+    from signing_core import clients
+    from signing_core.signicat_errors import SignicatUnavailable
+
+    signing = start(signers=2)
+    rejecting, open_ = (s.sessionId for s in signing.sessions)
+    signicat.act(rejecting, "reject")
+    client = clients.signicat(SignicatSettings.from_env())
+    delete = client.delete_signing_session
+
+    def unavailable(session_id):
+        raise SignicatUnavailable(503, code="service_unavailable", detail="down")
+
+    monkeypatch.setattr(client, "delete_signing_session", unavailable)
+    event = envelope(rejecting, "package.failed")
+    assert run_worker(worker, aws, event) == {"failed": {event["id"]}}
+    assert repository.get(signing.signingId).state == repository.AWAITING_SIGNATURE
+    assert not signicat.gone(open_)
+
+    monkeypatch.setattr(client, "delete_signing_session", delete)
+    assert run_worker(worker, aws, envelope(rejecting, "package.failed")) == {"failed": set()}
+    assert repository.get(signing.signingId).state == repository.REJECTED
+    assert signicat.gone(open_)
 
 
 def test_late_event_after_completion_changes_nothing(worker, signicat, aws):
     signing, session_id = start_packaged(signicat)
     run_worker(worker, aws, envelope(session_id))
-    before = signicat.stats()["requests"]["GET /sign/signing-sessions/{session_id}"]
-    assert before >= 2, "the test's own polling and the worker read the session"
+    reads = ("GET /sign/signing-sessions/{session_id}", "GET /sign/document-collections/{collection_id}")
+    before = [signicat.stats()["requests"][read] for read in reads]
+    assert before[0] >= 1, "the worker read the session"
     run_worker(worker, aws, envelope(session_id, "package.failed"))
     assert repository.get(signing.signingId).state == repository.COMPLETED
-    after = signicat.stats()["requests"]["GET /sign/signing-sessions/{session_id}"]
+    after = [signicat.stats()["requests"][read] for read in reads]
     assert after == before, "a final signing is not even read from Signicat again"
 
 
-def test_event_for_an_unknown_session_is_retried_then_dropped(worker, signicat, aws):
-    event = envelope("no-such-session")
+def test_event_for_an_id_no_signing_knows_is_retried_then_dropped(worker, signicat, aws):
+    start()  # a signing with a session and a collection, neither of them named below
+    event = envelope("no-such-session-or-collection")
     assert run_worker(worker, aws, event)["failed"] == {event["id"]}
     outcome = packaging.handle_package_event(
-        packaging.PackageEvent(event["id"], event["eventName"], "no-such-session", receive_count=3),
+        packaging.PackageEvent(
+            event["id"], event["eventName"], "no-such-session-or-collection", receive_count=3
+        ),
         "w",
         60,
         SignicatSettings.from_env(),
         aws.bucket,
     )
-    assert outcome == "unknown-session"
+    assert outcome == "unknown-id"
 
 
 def test_sample_worker_event_is_understood(worker, signicat, aws):

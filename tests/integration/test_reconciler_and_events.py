@@ -93,7 +93,7 @@ def waiting_signings(count: int) -> list[repository.Signing]:
 def test_signed_and_packaged_signing_without_webhook_is_queued_like_the_webhook_would(
     reconciler, signicat, aws
 ):
-    _signing, session_id = start_packaged(signicat)
+    signing, _session_id = start_packaged(signicat)
 
     counts = run(reconciler)
 
@@ -101,7 +101,7 @@ def test_signed_and_packaged_signing_without_webhook_is_queued_like_the_webhook_
     (event,) = queued(aws)
     assert (event["eventName"], event["eventData"]["id"], event["sender"]) == (
         "package.completed",
-        session_id,
+        signing.documentCollectionId,  # what was packaged: the collection
         "reconciler",
     )
 
@@ -114,10 +114,13 @@ def test_recovered_message_completes_the_signing_through_the_worker(reconciler, 
     assert repository.get(signing.signingId).state == repository.COMPLETED
 
 
-def test_rejected_session_without_webhook_rejects_the_signing(reconciler, signicat, aws, announced):
-    signing = start()
+def test_a_rejection_without_webhook_rejects_the_signing_and_deletes_the_open_sessions(
+    reconciler, signicat, aws, announced
+):
+    signing = start(signers=2)
     signicat.act(signing.sessions[0].sessionId, "reject")
     assert run(reconciler)["rejected"] == 1
+    assert signicat.gone(signing.sessions[1].sessionId)
     assert repository.get(signing.signingId).state == repository.REJECTED
     assert [e["detail-type"] for e in announced()] == ["Signing Rejected"]
 
@@ -195,19 +198,19 @@ def test_an_announcement_that_failed_is_made_by_the_retried_message(signicat, aw
 def test_one_run_pages_through_every_stale_signing_while_time_allows(reconciler, signicat, aws):
     """Issue path 2: a run read the oldest 100 pending signings and no more; it reads on while it has time."""
     waiting_signings(120)
-    _lost, session_id = start_packaged(signicat)  # the newest: its webhook was lost
+    lost, _session_id = start_packaged(signicat)  # the newest: its webhook was lost
 
     counts = run(reconciler)
 
     assert counts["checked"] == 121
-    assert [e["eventData"]["id"] for e in queued(aws)] == [session_id]
+    assert [e["eventData"]["id"] for e in queued(aws)] == [lost.documentCollectionId]
 
 
 def test_every_stale_signing_is_looked_at_within_a_bounded_number_of_runs(reconciler, signicat, aws):
     """Issue path 2: runs short of time looked at the same oldest signings every time; the least recently
     checked come first now, so each signing is looked at once before any is looked at twice."""
     waiting = waiting_signings(120)
-    _lost, session_id = start_packaged(signicat)
+    lost, _session_id = start_packaged(signicat)
     per_run = 50  # seconds of room above the safety margin: one signing a second with Countdown
     total = len(waiting) + 1
 
@@ -218,7 +221,7 @@ def test_every_stale_signing_is_looked_at_within_a_bounded_number_of_runs(reconc
         looked_at.append(looked_at_once(aws))
         found = queued(aws)
 
-    assert [e["eventData"]["id"] for e in found] == [session_id]
+    assert [e["eventData"]["id"] for e in found] == [lost.documentCollectionId]
     # Each run takes up those looked at least recently: none is looked at twice before every one was once.
     assert looked_at == [min(total, per_run * run) for run in range(1, len(looked_at) + 1)]
     assert len(looked_at) == -(-total // per_run)
@@ -270,7 +273,7 @@ def test_one_signings_failure_does_not_stop_the_run_and_a_lost_announcement_is_m
     expiry whose announcement failed was final, out of the index, and never announced."""
     unreadable = start()
     expiring = start(due_date=datetime.now(UTC) + timedelta(days=1))
-    _lost, lost_session = start_packaged(signicat)
+    lost, _lost_session = start_packaged(signicat)
     client = clients.signicat(SignicatSettings.from_env())
     read = client.get_signing_session
 
@@ -294,7 +297,7 @@ def test_one_signings_failure_does_not_stop_the_run_and_a_lost_announcement_is_m
     first = reconcile_at(later)
 
     assert (first["failed"], first["queued"]) == (2, 1), first
-    assert [e["eventData"]["id"] for e in queued(aws)] == [lost_session]
+    assert [e["eventData"]["id"] for e in queued(aws)] == [lost.documentCollectionId]
     expired = repository.get(expiring.signingId)
     assert (expired.state, expired.notified) == (repository.EXPIRED, False)
     assert announced() == []

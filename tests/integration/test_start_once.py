@@ -197,3 +197,72 @@ def test_a_key_whose_start_failed_can_be_retried_with_another_body(api, signicat
         "Contract, corrected",
     )
     assert len(signicat.sessions()) == 1
+
+
+def fail_on_call(monkeypatch, number: int, error: BaseException, after_the_real_call: bool = False) -> None:
+    """The Sign API client's session creation fails at its `number`th call (after doing it, if asked)."""
+    from signing_core.signicat import SignicatClient
+
+    real = SignicatClient.create_signing_sessions
+    calls = []
+
+    def failing(self, sessions):
+        calls.append(1)
+        if len(calls) != number:
+            return real(self, sessions)
+        if after_the_real_call:
+            real(self, sessions)
+        raise error
+
+    monkeypatch.setattr(SignicatClient, "create_signing_sessions", failing)
+
+
+SEQUENTIAL = start_body(
+    signers=[{"email": f"signer{n}@example.com"} for n in range(3)], signingOrder="sequential"
+)
+
+
+def test_a_sequential_start_that_died_between_its_posts_is_cleaned_up_by_the_retry(
+    api, signicat, aws, monkeypatch
+):
+    fail_on_call(monkeypatch, 3, Killed())  # two sessions exist when the invocation dies
+    with pytest.raises(Killed):
+        start(api, body=SEQUENTIAL)
+    orphans = signicat.sessions()
+    assert len(orphans) == 2
+    forget_powertools_records(aws)
+    run_out_leases(aws)
+
+    retried = start(api, body=SEQUENTIAL)
+    assert retried["statusCode"] == 201, retried["body"]
+    created = json.loads(retried["body"])
+    assert [s["id"] for s in signicat.sessions()] == [s["sessionId"] for s in created["sessions"]]
+    assert [s["state"] for s in created["sessions"]] == ["READY", "BLOCKED", "BLOCKED"]
+    assert len(signings(aws)) == 1
+
+
+def test_a_sequential_start_refused_at_its_second_post_deletes_the_first_session_at_once(
+    api, signicat, aws, monkeypatch
+):
+    from signing_core.signicat_errors import SignicatError
+
+    fail_on_call(monkeypatch, 2, SignicatError(400, code="invalid_request_parameter", detail="refused"))
+    failed = start(api, body=SEQUENTIAL)
+    assert failed["statusCode"] == 502, failed["body"]
+    assert signicat.sessions() == []
+    assert aws.table.scan(FilterExpression=Attr("pk").begins_with("START#"))["Items"] == []  # nothing to find
+    assert start(api, body=SEQUENTIAL)["statusCode"] == 201
+
+
+def test_a_sequential_start_whose_second_post_lost_its_answer_leaves_the_rest_for_the_retry(
+    api, signicat, aws, monkeypatch
+):
+    lost = SignicatUnavailable(0, code="TIMEOUT", detail="no answer in time")
+    fail_on_call(monkeypatch, 2, lost, after_the_real_call=True)
+    assert start(api, body=SEQUENTIAL)["statusCode"] == 502
+    (unknown,) = signicat.sessions()  # the first was deleted at once; the second's id never came back
+    assert unknown["signer"]["email"] == "signer1@example.com"
+    retried = start(api, body=SEQUENTIAL)
+    assert retried["statusCode"] == 201, retried["body"]
+    created = json.loads(retried["body"])
+    assert [s["id"] for s in signicat.sessions()] == [s["sessionId"] for s in created["sessions"]]

@@ -73,8 +73,75 @@ def request(
 @pytest.fixture
 def webhook(aws, monkeypatch):
     """The handler module, freshly imported with the fixture's environment (hmac mode)."""
+    monkeypatch.setenv("WEBHOOK_AUTH_MODE", "hmac")
+    return load_handler("webhook")
+
+
+def to_secret_url(event: dict, secret: str | None) -> dict:
+    """The delivery as it reaches POST /webhooks/signicat/{secret}: no signature, the secret in the path."""
+    event = copy.deepcopy(event)
+    event["headers"].pop("X-Signicat-Signature", None)
+    event["resource"] = "/webhooks/signicat/{secret}"
+    if secret is not None:
+        event["path"] = f"/webhooks/signicat/{secret}"
+        event["pathParameters"] = {"secret": secret}
+    return event
+
+
+@pytest.fixture
+def url_webhook(aws, monkeypatch):
+    """The handler in its default mode: the secret is the last segment of the URL's path."""
     monkeypatch.delenv("WEBHOOK_AUTH_MODE", raising=False)
     return load_handler("webhook")
+
+
+# --- url mode (the default) ------------------------------------------------------------------------------
+
+
+def test_url_mode_is_the_default_and_enqueues_a_delivery_to_the_secret_url(aws, url_webhook):
+    response = url_webhook.handler(to_secret_url(request(envelope("evt-url")), WEBHOOK_SECRET))
+
+    assert response["statusCode"] == 202
+    [message] = messages(aws)
+    assert json.loads(message["Body"])["event"]["id"] == "evt-url"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "wrong-secret-of-the-same-shape-0000000", WEBHOOK_SECRET[:-1], WEBHOOK_SECRET.upper()],
+    ids=["bare-url", "wrong", "prefix", "other-case"],
+)
+def test_url_mode_refuses_a_delivery_to_any_other_url_and_enqueues_nothing(aws, url_webhook, secret):
+    signed = request(envelope("evt-url-refused"))  # a valid HMAC is no credential in url mode
+
+    response = url_webhook.handler(to_secret_url(signed, secret) if secret else signed)
+
+    assert_problem(response, 401)
+    assert messages(aws) == []
+    assert marker(aws, "evt-url-refused") is None
+
+
+def test_url_mode_accepts_the_previous_secret_during_rotation(aws, url_webhook):
+    new = "the-new-webhook-secret-after-rotation-42"
+    aws.session.client("secretsmanager").put_secret_value(
+        SecretId=aws.env["WEBHOOK_SECRET_ARN"], SecretString=json.dumps({"secrets": [new, WEBHOOK_SECRET]})
+    )
+
+    assert url_webhook.handler(to_secret_url(request(envelope("evt-new")), new))["statusCode"] == 202
+    old = to_secret_url(request(envelope("evt-old")), WEBHOOK_SECRET)
+    assert url_webhook.handler(old)["statusCode"] == 202
+
+
+def test_url_mode_answers_503_while_a_secret_is_too_short_for_a_url(aws, url_webhook, caplog):
+    aws.session.client("secretsmanager").put_secret_value(
+        SecretId=aws.env["WEBHOOK_SECRET_ARN"], SecretString=json.dumps({"secrets": ["short"]})
+    )
+
+    response = url_webhook.handler(to_secret_url(request(envelope("evt-short")), "short"))
+
+    assert_problem(response, 503)
+    assert messages(aws) == []
+    assert "at least 32 characters" in caplog.text
 
 
 def messages(aws) -> list[dict]:
@@ -369,6 +436,10 @@ def test_token_mode_refuses_an_hmac_signature(aws, token_webhook):
 def test_logs_never_contain_secrets_tokens_or_signatures(aws, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG, logger="signing_core")
     caplog.set_level(logging.INFO)
+    url_handler = load_handler("webhook").handler
+    url_handler(to_secret_url(request(envelope("evt-log-url")), WEBHOOK_SECRET))
+    url_handler(to_secret_url(request(envelope("evt-log-url-2")), "guess-token"))
+    monkeypatch.setenv("WEBHOOK_AUTH_MODE", "hmac")
     hmac_handler = load_handler("webhook").handler
     signed = request(envelope("evt-log"))
     hmac_handler(signed)
@@ -387,11 +458,20 @@ def test_logs_never_contain_secrets_tokens_or_signatures(aws, monkeypatch, caplo
 # --- the sample events stay true ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["webhook_package_completed.json", "webhook_package_failed.json"])
-def test_sample_event_is_accepted_by_the_handler(aws, webhook, name):
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("webhook_package_completed.json", "url"),
+        ("webhook_package_failed.json", "url"),
+        ("webhook_collection_package_completed.json", "url"),
+        ("webhook_package_completed_hmac.json", "hmac"),
+    ],
+)
+def test_sample_event_is_accepted_by_the_handler(aws, monkeypatch, name, mode):
+    monkeypatch.setenv("WEBHOOK_AUTH_MODE", mode)
     event = json.loads((EVENTS / name).read_text())
 
-    response = webhook.handler(copy.deepcopy(event))
+    response = load_handler("webhook").handler(copy.deepcopy(event))
 
     assert response["statusCode"] == 202
     [message] = messages(aws)

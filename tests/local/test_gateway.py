@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from local.gateway import ApiSettings, Gateway, Route, api_settings, routes_from_template
-from local.rie import FunctionError
+from local.rie import REPO, FunctionError
 from local.template import load_template
 
 ROUTES = [
@@ -164,3 +164,21 @@ Resources:
     template = load_template(path)
     assert routes_from_template(template) == [Route("/x/{id}", "GET", "Fn")]
     assert api_settings(template) == ApiSettings("v2", ("application/pdf",))
+
+
+def test_the_gateways_own_answers_are_the_templates_gateway_responses(functions):
+    settings = api_settings(load_template(REPO / "template.yaml"))
+    with Gateway(ROUTES, functions.invoke, settings=settings, max_body_bytes=10) as front:
+        unknown = requests.get(f"{front.url}/nowhere", timeout=5)
+        too_large = requests.post(f"{front.url}/signings", data="x" * 11, timeout=5)
+        functions.result = {"body": "no status code"}
+        failed = requests.post(f"{front.url}/signings", data="{}", timeout=5)
+
+    for response, status, code in (
+        (unknown, 403, "MISSING_AUTHENTICATION_TOKEN"),
+        (too_large, 413, "REQUEST_TOO_LARGE"),
+        (failed, 502, "DEFAULT_5XX"),
+    ):
+        assert response.status_code == status
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["status"] == status and response.json()["code"] == code

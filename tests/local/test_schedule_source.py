@@ -132,13 +132,16 @@ Resources:
     Properties:
       CodeUri: functions/hook
       Handler: app.handler
+      Runtime: python3.13
       Events:
-        Webhook: {Type: Api, Properties: {Path: /webhooks/signicat, Method: POST}}
+        Webhook: {Type: Api, Properties: {Path: '/webhooks/signicat/{secret}', Method: POST}}
   Reconciler:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/reconciler
       Handler: app.handler
+      Runtime: python3.13
+      Policies: [{DynamoDBWritePolicy: {TableName: !Ref Table}}]
       Environment: {Variables: {TABLE_NAME: !Ref Table}}
       Events:
         Every: {Type: Schedule, Properties: {Schedule: !Ref Every}}

@@ -20,6 +20,7 @@ Parameters:
   WebhookAuthMode: {Type: String, Default: token}
 Globals:
   Function:
+    Runtime: python3.13
     Handler: app.handler
     Timeout: 10
     Layers: [!Ref CoreLayer]
@@ -47,6 +48,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/echo
+      Policies:
+        - AWSSecretsManagerGetSecretValuePolicy: {SecretArn: !Ref WebhookSecretArn}
       Environment:
         Variables:
           QUEUE_URL: !Ref Jobs
@@ -60,6 +63,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/intake
+      Policies:
+        - DynamoDBWritePolicy: {TableName: !Ref Table}
       Events:
         Upload:
           Type: S3
@@ -71,6 +76,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/worker
+      Policies:
+        - DynamoDBWritePolicy: {TableName: !Ref Table}
       Events:
         Jobs:
           Type: SQS
@@ -86,6 +93,7 @@ def handler(event, context):
         "env": {name: value for name, value in os.environ.items() if name.isupper()},
         "webhookSecret": secrets.get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ARN"])["SecretString"],
         "path": event["path"],
+        "pathParameters": event["pathParameters"],
     }
     return {"statusCode": 200, "body": json.dumps(body)}
 """
@@ -186,6 +194,47 @@ def test_stack_wires_gateway_functions_emulator_secrets_and_queue_then_stops_cle
     assert not any(_alive(pid) for pid in pids)
     names = {thread.name for thread in threading.enumerate()}
     assert not names & {"gateway", "emulator-http", "Worker.Jobs", "Intake.Upload"}
+
+
+def _url_mode(project: Path, route: str = "/webhooks/signicat/{secret}") -> Path:
+    """The project's template with WebhookAuthMode url (the product's default) and the webhook at `route`."""
+    template = project / "template.yaml"
+    text = template.read_text().replace("Default: token", "Default: url")
+    template.write_text(text.replace("Path: /webhooks/signicat,", f"Path: '{route}',"))
+    return project
+
+
+def test_in_url_mode_the_webhook_url_to_register_carries_the_secret_and_the_emulator_delivers_there(project):
+    with _stack(_url_mode(project)) as stack:
+        info = json.loads((project / "out" / "stack.json").read_text())
+        answer = requests.post(info["webhookUrl"], data="{}", timeout=30).json()
+        config = stack.emulator.config
+
+    assert info["webhookUrl"] == f"{info['apiUrl']}/webhooks/signicat/{config.webhook_secret}"
+    assert len(config.webhook_secret) >= 32
+    assert (config.webhook_urls, config.webhook_auth_mode) == ([info["webhookUrl"]], "url")
+    assert answer["pathParameters"] == {"secret": config.webhook_secret}
+    assert json.loads(answer["webhookSecret"]) == {"secrets": [config.webhook_secret]}
+
+
+def test_a_template_without_the_webhook_route_its_mode_needs_fails_before_anything_starts(project):
+    stack = _stack(_url_mode(project, route="/webhooks/other"))
+    with pytest.raises(StackError, match=r"no /webhooks/signicat/\{secret\} route"):
+        stack.start()
+    assert stack.moto is None
+
+
+def test_a_real_signicats_webhook_secret_too_short_for_the_url_fails_before_anything_starts(project):
+    environ = {
+        "SIGNICAT_API_URL": "https://api.example/sign",
+        "SIGNICAT_CLIENT_ID": "id",
+        "SIGNICAT_CLIENT_SECRET": "secret",
+        "SIGNICAT_WEBHOOK_SECRET": "hook",
+    }
+    stack = _stack(_url_mode(project), environ=environ)
+    with pytest.raises(StackError, match="SIGNICAT_WEBHOOK_SECRET goes into the webhook's URL"):
+        stack.start()
+    assert stack.moto is None
 
 
 def test_signicat_from_the_environment_replaces_the_emulator():

@@ -122,7 +122,10 @@ def test_layers_concatenate_globals_first_and_only_template_layers_count(templat
 
 
 def test_events_are_typed(template):
-    assert template.functions["Api"].events == (ApiEvent("Get", "/things/{thingId}", "GET"),)
+    # SAM's implicit API: an Api event without RestApiId belongs to ServerlessRestApi.
+    assert template.functions["Api"].events == (
+        ApiEvent("Get", "/things/{thingId}", "GET", {"Ref": "ServerlessRestApi"}),
+    )
     events = {event.name: event for event in template.functions["Worker"].events}
     assert events["Jobs"] == SqsEvent(
         "Jobs", {"Fn::GetAtt": ["Queue", "Arn"]}, 5, ("ReportBatchItemFailures",)

@@ -1,8 +1,10 @@
 """Forged and garbled webhook deliveries, as one table: each row is an API Gateway proxy event, the answer
 the webhook function must give, and what it may leave behind (queue messages, replay markers).
 
-Header names are case-insensitive (HTTP says so): the signature header and the token header are accepted
-in any case. Query parameter names and header *values* are not: `?Token=` is not `?token=`, and a
+In url mode (the default) the credential is the last segment of the URL's path, `/webhooks/signicat/{secret}`:
+nothing else a delivery carries (a signature, a token, a query parameter) counts, and the segment must equal
+a secret exactly. Header names are case-insensitive (HTTP says so): the signature header and the token header
+are accepted in any case. Query parameter names and header *values* are not: `?Token=` is not `?token=`, and a
 signature or token must match exactly. Everything else refused here leaves no queue message and no
 replay marker. The whole corpus is also replayed once with every log captured, to prove that no secret,
 signature or token reaches a log.
@@ -74,8 +76,11 @@ def event(
     sign: bool = True,
     base64_encoded: bool = False,
     text: str | None = None,
+    path_secret: str | None = None,
+    path_parameters: dict | None = None,
 ) -> dict:
-    """An API Gateway REST proxy event for POST /webhooks/signicat.
+    """An API Gateway REST proxy event for POST /webhooks/signicat, or /webhooks/signicat/{secret} with
+    `path_secret` (or other `path_parameters`).
 
     The body is signed (hex HMAC of its raw bytes) unless `sign` is False; `headers` are added after, so a
     row can replace or drop the signature. `text` replaces the body as API Gateway hands it over.
@@ -87,9 +92,18 @@ def event(
     all_headers.update(headers or {})
     if text is None:
         text = base64.b64encode(raw).decode() if base64_encoded else raw.decode("utf-8", "surrogatepass")
+    if path_secret is not None:
+        path_parameters = {"secret": path_secret}
+    resource, path = "/webhooks/signicat", "/webhooks/signicat"
+    if path_parameters:
+        resource, path = (
+            "/webhooks/signicat/{secret}",
+            f"/webhooks/signicat/{next(iter(path_parameters.values()))}",
+        )
     return {
-        "resource": "/webhooks/signicat",
-        "path": "/webhooks/signicat",
+        "resource": resource,
+        "path": path,
+        "pathParameters": path_parameters,
         "httpMethod": "POST",
         "headers": {name: value for name, value in all_headers.items() if value is not None},
         "multiValueHeaders": None,
@@ -135,6 +149,28 @@ def with_event_data(name: str, data: object) -> dict:
 # --- the corpus ------------------------------------------------------------------------------------------
 
 ACCEPTED = [
+    # Url mode: the secret as the path segment, nothing else needed; what else the delivery carries is not read.
+    Row(
+        "secret-in-path", event(valid("url"), sign=False, path_secret=WEBHOOK_SECRET), 202, "accepted", "url"
+    ),
+    Row(
+        "secret-in-path-with-a-wrong-signature-header",
+        event(
+            valid("url-sig"),
+            headers={SIGNATURE_HEADER: hmac_hex(valid("url-sig"), WRONG_SECRET)},
+            path_secret=WEBHOOK_SECRET,
+        ),
+        202,
+        "accepted",
+        "url",
+    ),
+    Row(
+        "secret-in-path-base64-body",
+        event(valid("url-b64"), sign=False, base64_encoded=True, path_secret=WEBHOOK_SECRET),
+        202,
+        "accepted",
+        "url",
+    ),
     Row("signed-hex", event(valid("signed-hex")), 202, "accepted"),
     # Header names in any case: lower (HTTP/2 and API Gateway's usual form), upper, mixed.
     Row(
@@ -235,6 +271,17 @@ ACCEPTED = [
 
 ANSWERED_WITHOUT_ENQUEUEING = [
     Row(
+        "unknown-event-name-to-the-secret-url",
+        event(
+            envelope("evt-url-unknown", eventName="signing-session.created"),
+            sign=False,
+            path_secret=WEBHOOK_SECRET,
+        ),
+        200,
+        "ignored",
+        "url",
+    ),
+    Row(
         "unknown-event-name",
         event(envelope("evt-unknown", eventName="signing-session.created")),
         200,
@@ -263,7 +310,111 @@ ANSWERED_WITHOUT_ENQUEUEING = [
 ]
 
 _truncated = hmac_hex(valid("truncated"))
+URL_REFUSED = [
+    # Url mode (401): only the path segment counts, and only when it is a secret exactly.
+    Row("bare-url", event(valid("u-bare"), sign=False), 401, mode="url"),
+    Row("bare-url-signed", event(valid("u-signed")), 401, mode="url"),
+    Row(
+        "wrong-secret-in-path",
+        event(valid("u-wrong"), sign=False, path_secret=WRONG_SECRET * 2),
+        401,
+        mode="url",
+    ),
+    Row(
+        "empty-path-segment",
+        event(valid("u-empty"), sign=False, path_parameters={"secret": ""}),
+        401,
+        mode="url",
+    ),
+    Row(
+        "prefix-of-the-secret-in-path",
+        event(valid("u-prefix"), sign=False, path_secret=WEBHOOK_SECRET[:-1]),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-and-more-in-path",
+        event(valid("u-longer"), sign=False, path_secret=WEBHOOK_SECRET + "0"),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-in-other-case-in-path",
+        event(valid("u-case"), sign=False, path_secret=WEBHOOK_SECRET.upper()),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-with-trailing-space-in-path",
+        event(valid("u-space"), sign=False, path_secret=WEBHOOK_SECRET + " "),
+        401,
+        mode="url",
+    ),
+    Row(
+        "non-ascii-path-segment",
+        event(valid("u-non-ascii"), sign=False, path_secret="é" * 40),
+        401,
+        mode="url",
+    ),
+    Row("huge-path-segment", event(valid("u-huge"), sign=False, path_secret="a" * HUGE), 401, mode="url"),
+    Row(
+        "secret-under-another-path-parameter",
+        event(valid("u-other-param"), sign=False, path_parameters={"proxy": WEBHOOK_SECRET}),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-as-token-header-in-url-mode",
+        event(valid("u-token"), sign=False, headers={TOKEN_HEADER: WEBHOOK_SECRET}),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-as-query-parameter-in-url-mode",
+        event(valid("u-query"), sign=False, query={"token": WEBHOOK_SECRET, "secret": WEBHOOK_SECRET}),
+        401,
+        mode="url",
+    ),
+    Row(
+        "secret-as-bearer-authorization-in-url-mode",
+        event(valid("u-bearer"), sign=False, headers={"Authorization": f"Bearer {WEBHOOK_SECRET}"}),
+        401,
+        mode="url",
+    ),
+    Row("secret-in-path-in-hmac-mode", event(valid("h-path"), sign=False, path_secret=WEBHOOK_SECRET), 401),
+    Row(
+        "secret-in-path-in-token-mode",
+        event(valid("t-path"), sign=False, path_secret=WEBHOOK_SECRET),
+        401,
+        mode="token",
+    ),
+    # With the secret: size first (413), then the envelope (400), as in every mode.
+    Row(
+        "secret-in-path-body-past-size-limit",
+        event(padded_to(MAX_BODY_BYTES + 1, "evt-u-past"), sign=False, path_secret=WEBHOOK_SECRET),
+        413,
+        mode="url",
+    ),
+    Row(
+        "wrong-secret-body-past-size-limit",
+        event(padded_to(MAX_BODY_BYTES + 1, "evt-u-past-2"), sign=False, path_secret="guess"),
+        413,
+        mode="url",
+    ),
+    Row(
+        "secret-in-path-not-json", event("{not json", sign=False, path_secret=WEBHOOK_SECRET), 400, mode="url"
+    ),
+    Row(
+        "secret-in-path-eventData-id-missing",
+        event(with_event_data("u-data-id", {"externalId": None}), sign=False, path_secret=WEBHOOK_SECRET),
+        400,
+        mode="url",
+    ),
+    Row("wrong-secret-not-json", event("{not json", sign=False, path_secret="guess"), 401, mode="url"),
+]
+
 REFUSED = [
+    *URL_REFUSED,
     # Authentication (401): the body is never looked at before it passes.
     Row("unsigned", event(valid("unsigned"), sign=False), 401),
     Row("no-headers-at-all", {**event(valid("no-headers"), sign=False), "headers": None}, 401),
@@ -507,7 +658,7 @@ def test_corpus_rows_have_unique_names_and_cover_every_answer():
 
     assert len(names) == len(set(names))
     assert {r.status for r in CORPUS} == {200, 202, 400, 401, 413}
-    assert {r.mode for r in REFUSED} == {"hmac", "token"}
+    assert {r.mode for r in REFUSED} == {"url", "hmac", "token"}
 
 
 # --- the corpus as a whole: logs ------------------------------------------------------------------------
@@ -522,6 +673,7 @@ def sensitive_values() -> set[str]:
                 if name.lower() in {SIGNATURE_HEADER.lower(), TOKEN_HEADER.lower(), "authorization"}:
                     values.add(value)
             values.update((sent.get("queryStringParameters") or {}).values())
+            values.update((sent.get("pathParameters") or {}).values())
         raw = case.event.get("body") or ""
         if not case.event.get("isBase64Encoded"):
             values.add(hmac_hex(raw.encode("utf-8", "surrogatepass")))
@@ -541,17 +693,19 @@ def sensitive_values() -> set[str]:
 def test_logs_over_the_whole_corpus_hold_no_secret_signature_or_token(
     aws, monkeypatch, caplog, capsys, third_party_level
 ):
-    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    from awslambdaric.lambda_runtime_log_utils import JsonFormatter
+
     caplog.set_level(third_party_level)
     caplog.set_level(logging.DEBUG, logger="signing_core")
-    # What Lambda's runtime does with log records: format them (tracebacks included) onto a stream.
+    # What Lambda's runtime does with log records (LoggingConfig JSON): every key of a record, tracebacks
+    # included, formatted onto a stream.
     stream = io.StringIO()
     console = logging.StreamHandler(stream)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    console.setFormatter(JsonFormatter())
     logging.getLogger().addHandler(console)
     answers = []
     try:
-        for mode in ("hmac", "token"):
+        for mode in ("url", "hmac", "token"):
             handler = webhook(monkeypatch, mode)
             answers += [json.dumps(deliver(handler, case)) for case in CORPUS if case.mode == mode]
     finally:

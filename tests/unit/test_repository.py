@@ -28,6 +28,17 @@ def test_created_signing_is_found_by_id_by_every_session_and_by_external_referen
     assert repository.find_by_session("unknown") is None
 
 
+def test_a_signing_is_found_by_its_document_collection_and_only_by_its_own(aws):
+    new_signing("s-1", sessions=("sess-a",))
+    repository.create(
+        Signing("s-2", "Other", "ref-s-2", "col-2", [Session("sess-b", "https://sign.example/sess-b")])
+    )
+    assert repository.find_by_collection("col-1").signingId == "s-1"
+    assert repository.find_by_collection("col-2").signingId == "s-2"
+    assert repository.find_by_collection("sess-a") is None  # a session id is no collection id
+    assert repository.find_by_session("col-1") is None
+
+
 def test_creating_the_same_signing_twice_is_refused(aws):
     new_signing()
     with pytest.raises(Exception, match=r"ConditionalCheckFailed|TransactionCanceled"):

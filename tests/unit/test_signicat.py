@@ -49,7 +49,7 @@ class FakeClock:
 
 
 class TokenEndpoint:
-    """Mints token-1, token-2, ... and records each request's form and Basic credentials."""
+    """Mints token-1, token-2, ... and records each request's form and Authorization header."""
 
     def __init__(self, server: HTTPServer, expires_in: int | None = 600) -> None:
         self.requests: list[dict] = []
@@ -57,9 +57,8 @@ class TokenEndpoint:
         server.expect_request("/token", method="POST").respond_with_handler(self)
 
     def __call__(self, request: Request) -> Response:
-        auth = request.authorization
         self.requests.append(
-            {"form": request.form.to_dict(), "user": auth.username, "password": auth.password}
+            {"form": request.form.to_dict(), "authorization": request.headers.get("Authorization")}
         )
         answer = {"access_token": f"token-{len(self.requests)}", "token_type": "Bearer"}
         if self.expires_in is not None:
@@ -133,7 +132,7 @@ def session_json(session_id: str = "s-1", **extra) -> dict:
 # --- token ---------------------------------------------------------------------------------------
 
 
-def test_token_request_uses_client_credentials_with_basic_auth(signicat):
+def test_token_request_sends_the_client_credentials_in_the_form_body(signicat):
     tokens = TokenEndpoint(signicat)
     signicat.expect_request("/sign/signing-sessions/s-1").respond_with_json(session_json())
 
@@ -141,9 +140,13 @@ def test_token_request_uses_client_credentials_with_basic_auth(signicat):
 
     assert tokens.requests == [
         {
-            "form": {"grant_type": "client_credentials", "scope": "signicat-api"},
-            "user": CLIENT_ID,
-            "password": CLIENT_SECRET,
+            "form": {
+                "grant_type": "client_credentials",
+                "scope": "signicat-api",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+            "authorization": None,
         }
     ]
 
@@ -571,13 +574,13 @@ def test_download_of_unknown_document_raises_before_yielding(signicat):
 # --- collections and sessions --------------------------------------------------------------------
 
 
-def test_create_document_collection_posts_the_document_ids(signicat):
+def test_create_document_collection_posts_the_document_ids_packaged_into_one_pades(signicat):
     TokenEndpoint(signicat)
     answer = {"id": "c-1", "documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]}
     signicat.expect_request(
         "/sign/document-collections",
         method="POST",
-        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}]},
+        json={"documents": [{"documentId": "d-1"}, {"documentId": "d-2"}], "packageTo": ["PADES_CONTAINER"]},
     ).respond_with_json(answer, status=201)
 
     assert make_client(signicat).create_document_collection(["d-1", "d-2"]) == answer
@@ -620,6 +623,29 @@ def test_session_id_is_escaped_in_the_path(signicat):
     assert request.environ["RAW_URI"] == "/sign/signing-sessions/a%2Fb"
 
 
+def test_get_document_collection_answers_the_collection_with_its_packages(signicat):
+    TokenEndpoint(signicat)
+    package = {"packageId": "p-1", "resultDocumentId": "pades-1", "packageType": "PADES_CONTAINER"}
+    answer = {"id": "c/1", "documents": [{"documentId": "d-1"}], "output": {"packages": [package]}}
+    signicat.expect_request("/sign/document-collections/c/1", method="GET").respond_with_json(answer)
+
+    assert make_client(signicat).get_document_collection("c/1") == answer
+    [request] = api_requests(signicat, "/sign/document-collections/c/1")
+    assert request.environ["RAW_URI"] == "/sign/document-collections/c%2F1"
+
+
+def test_a_collection_signicat_does_not_have_is_a_404_that_says_what_was_read(signicat):
+    TokenEndpoint(signicat)
+    signicat.expect_request("/sign/document-collections/c-1").respond_with_response(
+        problem(404, "not_found", "Document collection c-1 not found")
+    )
+
+    with pytest.raises(SignicatError) as raised:
+        make_client(signicat).get_document_collection("c-1")
+
+    assert (raised.value.status, raised.value.operation) == (404, "reading the document collection")
+
+
 def test_list_signing_sessions_sends_limit_and_offset(signicat):
     TokenEndpoint(signicat)
     signicat.expect_request(
@@ -648,6 +674,7 @@ def test_list_signing_sessions_answers_the_items_of_signicats_page(signicat):
     [
         lambda c: c.get_signing_session(""),
         lambda c: c.delete_signing_session(None),
+        lambda c: c.get_document_collection(" "),
         lambda c: c.create_document_collection([]),
         lambda c: c.create_document_collection(["d-1", ""]),
         lambda c: c.create_signing_sessions([]),
@@ -659,6 +686,7 @@ def test_list_signing_sessions_answers_the_items_of_signicats_page(signicat):
     ids=[
         "empty session id",
         "missing session id",
+        "blank collection id",
         "no documents",
         "empty document id",
         "no sessions",
@@ -740,7 +768,8 @@ def test_from_settings_reads_credentials_from_the_secret(signicat, secrets_manag
 
     SignicatClient.from_settings(settings_for(signicat, arn)).get_signing_session("s-1")
 
-    assert (tokens.requests[0]["user"], tokens.requests[0]["password"]) == ("sm-client", "sm-secret")
+    form = tokens.requests[0]["form"]
+    assert (form["client_id"], form["client_secret"]) == ("sm-client", "sm-secret")
 
 
 def test_from_settings_names_the_missing_secret_key(signicat, secrets_manager):

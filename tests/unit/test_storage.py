@@ -98,3 +98,13 @@ def test_a_stored_pades_is_found_again_by_the_signicat_document_it_came_from(aws
     assert storage.find_signed_pdf(aws.bucket, "signed/d.pdf", "doc-1") == first
     assert storage.find_signed_pdf(aws.bucket, "signed/d.pdf", "another-document") is None
     assert storage.find_signed_pdf(aws.bucket, "signed/missing.pdf", "doc-1") is None
+
+
+def test_presigned_urls_are_sigv4_which_every_bucket_takes(aws):
+    # SigV2 (AWSAccessKeyId=...&Signature=...) is boto3's default for presigning, and buckets made since 2020 refuse it.
+    upload = storage.upload_url(aws.bucket, "uploads/x", "application/pdf", 900)
+    download = storage.download_url(aws.bucket, "signed/x.pdf", 900)
+
+    for url in (upload, download):
+        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url
+        assert "AWSAccessKeyId=" not in url

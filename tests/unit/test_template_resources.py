@@ -23,6 +23,7 @@ def test_table_has_the_lookup_indexes_and_ttl(aws):
     description = aws.table.meta.client.describe_table(TableName=aws.table.name)["Table"]
     assert {index["IndexName"] for index in description["GlobalSecondaryIndexes"]} == {
         "bySession",
+        "byCollection",
         "byExternalReference",
         "byFollowUp",
     }

@@ -1,4 +1,5 @@
-"""Webhook authentication: HMAC signatures in every accepted form, shared tokens, secrets and their cache."""
+"""Webhook authentication: the secret in the URL's path, HMAC signatures in every accepted form, shared tokens,
+secrets and their cache."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from signing_core.webhook_auth import (
 )
 
 BODY = b'{"id":"evt-1","eventName":"package.completed","eventData":{"id":"session-1"}}'
-SECRET = "current-secret"
-OLD_SECRET = "previous-secret"
+SECRET = "current-secret-of-the-webhook-0001"  # 34 URL-safe characters: usable in url mode too
+OLD_SECRET = "previous-secret-of-the-webhook-001"
 
 
 def digest(body: bytes = BODY, secret: str = SECRET) -> bytes:
@@ -107,16 +108,61 @@ def test_header_lookup_ignores_case():
     assert header(None, "X-Signicat-Signature") is None
 
 
-def authenticate_with(mode: str, headers=None, query=None, body: bytes = BODY) -> None:
+def authenticate_with(
+    mode: str, headers=None, query=None, body: bytes = BODY, path_secret=None, secrets=(SECRET,)
+) -> None:
     authenticate(
         mode=mode,
         body=body,
         headers=headers,
         query=query,
-        secrets=[SECRET],
+        path_secret=path_secret,
+        secrets=list(secrets),
         signature_header="X-Signicat-Signature",
         token_header="X-Webhook-Token",
     )
+
+
+def test_url_mode_accepts_the_secret_as_the_urls_path_segment_and_every_secret_of_a_rotation():
+    authenticate_with("url", path_secret=SECRET, secrets=(SECRET, OLD_SECRET))
+    authenticate_with("url", path_secret=OLD_SECRET, secrets=(SECRET, OLD_SECRET))
+
+
+@pytest.mark.parametrize(
+    "path_secret",
+    [None, "", SECRET[:-1], SECRET + "0", SECRET.upper(), " " + SECRET, "sécret\udcff"],
+    ids=["none", "empty", "prefix", "longer", "other-case", "leading-space", "non-ascii"],
+)
+def test_url_mode_refuses_any_other_path_segment(path_secret):
+    with pytest.raises(Unauthenticated):
+        authenticate_with("url", path_secret=path_secret)
+
+
+def test_url_mode_takes_no_credential_from_headers_or_the_query():
+    with pytest.raises(Unauthenticated):
+        authenticate_with(
+            "url",
+            headers={"X-Webhook-Token": SECRET, "X-Signicat-Signature": digest().hex()},
+            query={"token": SECRET},
+        )
+
+
+@pytest.mark.parametrize(
+    "weak", ["short-secret", "a" * 31, "has/a/slash-" + "a" * 32, "has a space " + "a" * 32, "é" * 40]
+)
+def test_url_mode_refuses_every_delivery_while_a_secret_cannot_be_a_path_segment(weak):
+    """Fail closed: a short or unroutable secret is a configuration error, whatever the delivery says."""
+    with pytest.raises(ConfigurationError) as refused:
+        authenticate_with("url", path_secret=weak, secrets=(SECRET, weak))
+    assert weak not in str(refused.value)
+
+
+def test_hmac_and_token_modes_do_not_read_the_path():
+    with pytest.raises(Unauthenticated):
+        authenticate_with("hmac", path_secret=SECRET)
+    with pytest.raises(Unauthenticated):
+        authenticate_with("token", path_secret=SECRET)
+    authenticate_with("hmac", headers={"X-Signicat-Signature": digest().hex()}, path_secret="anything")
 
 
 def test_hmac_mode_reads_the_signature_header_in_any_case():

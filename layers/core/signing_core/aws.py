@@ -19,7 +19,11 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    if service == "s3":
+        # Presigned URLs are SigV2 (and global-endpoint) otherwise, which buckets made since 2020 refuse.
+        config = config.merge(Config(signature_version="s3v4"))
+    return boto3.client(service, config=config)
 
 
 @cache

@@ -16,7 +16,6 @@ from signing_core import claims, clients, lifecycle, outcomes, repository
 from signing_core.errors import Conflict, RetryLater
 from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
-from signing_core.signicat_errors import SignicatError
 
 # Longer than the API function's timeout: a cancel that died with it gives the claim up after this.
 CLAIM_SECONDS = 60
@@ -49,12 +48,13 @@ def _already_ended(signing: Signing) -> Signing:
 
 def _cancel_claimed(signing: Signing, signicat: SignicatSettings) -> Signing:
     client = clients.signicat(signicat)
-    answers = lifecycle.observe(client, signing)
-    verdict = lifecycle.assess(signing, answers, datetime.now(UTC))
+    seen = lifecycle.observe(client, signing)
+    verdict = lifecycle.assess(signing, seen, datetime.now(UTC))
     if verdict.package or verdict.waiting_for == lifecycle.FOR_PACKAGING:
         raise Conflict(f"signing {signing.signingId} cannot be cancelled: every signer signed; it completes")
     if verdict.ends_without_storing and verdict.state != repository.CANCELLED:
         # It already ended otherwise at Signicat (a signer rejected, the due date passed): record that instead.
+        lifecycle.withdraw(client, verdict)
         outcomes.finish(
             signing,
             verdict.state,
@@ -63,9 +63,9 @@ def _cancel_claimed(signing: Signing, signicat: SignicatSettings) -> Signing:
             announce_later_if_it_fails=True,
         )
         raise Conflict(f"signing {signing.signingId} is {verdict.state} and cannot be cancelled")
-    for session_id, answer in answers.items():
+    for session_id, answer in seen.sessions.items():
         if answer is not lifecycle.GONE:
-            _delete(client, session_id)
+            lifecycle.delete_session(client, session_id)
     cancelled = [replace(session, state=repository.CANCELLED) for session in verdict.sessions]
     for _attempt in range(ATTEMPTS):
         try:
@@ -83,11 +83,3 @@ def _cancel_claimed(signing: Signing, signicat: SignicatSettings) -> Signing:
     if current.state != repository.CANCELLED:
         raise Conflict(f"signing {signing.signingId} is {current.state} and cannot be cancelled")
     return current
-
-
-def _delete(client, session_id: str) -> None:
-    try:
-        client.delete_signing_session(session_id)
-    except SignicatError as error:
-        if error.status != 404:  # already gone at Signicat is what we want
-            raise

@@ -74,7 +74,7 @@ def start(dropped: DroppedObject, settings: StartSettings, lease_seconds: int) -
 
 
 def _refuse(dropped: DroppedObject, code: str, detail: str) -> dict[str, Any]:
-    logger.warning("dropped document %s refused: %s", dropped.key, detail)
+    logger.warning("dropped document %s refused: %s", dropped.key, detail, extra={"objectKey": dropped.key})
     body = {"source": dropped.source(), "state": receipts.FAILED, "error": {"code": code, "detail": detail}}
     key = storage.refusal_key(dropped.name, dropped.version or "unversioned")
     return receipts.write(dropped.bucket, key, body)
@@ -104,15 +104,25 @@ def _signing_request(dropped: DroppedObject, max_bytes: int) -> SigningRequest:
     )
 
 
+# Metadata names (x-amz-meta-*, lowercase) of the plain text options, and the request field each fills.
+TEXT_OPTIONS = {
+    "title": "title",
+    "external-reference": "externalReference",
+    "language": "language",
+    "signing-order": "signingOrder",
+    "signing-flow": "signingFlow",
+    "vendor": "vendor",
+    "sender-display-name": "senderDisplayName",
+    "sign-text": "signText",
+}
+SIGNER_FIELDS = ("email", "mobile", "nationalIdentificationNumber")
+
+
 def _options(metadata: dict[str, str]) -> dict[str, Any]:
     """Signing options from x-amz-meta-* (boto3 hands them over without the prefix, lowercased)."""
-    options: dict[str, Any] = {}
-    if metadata.get("title"):
-        options["title"] = metadata["title"]
-    if metadata.get("external-reference"):
-        options["externalReference"] = metadata["external-reference"]
-    if metadata.get("language"):
-        options["language"] = metadata["language"]
+    options: dict[str, Any] = {
+        field: metadata[name] for name, field in TEXT_OPTIONS.items() if metadata.get(name)
+    }
     if metadata.get("identity-providers"):
         options["identityProviders"] = [
             str(idp) for idp in _list(metadata["identity-providers"], "identity-providers")
@@ -141,8 +151,13 @@ def _signer(entry: Any) -> Signer:
         if "@" not in entry:
             raise InvalidInput(f"metadata signers: {entry!r} is not an e-mail address")
         return Signer(email=entry)
-    if isinstance(entry, dict) and set(entry) <= {"email", "mobile", "nationalIdentificationNumber"}:
-        return Signer(**{key: str(value) for key, value in entry.items()})
+    if isinstance(entry, dict) and set(entry) <= {*SIGNER_FIELDS, "verifyIdentity"}:
+        verify = entry.get("verifyIdentity")
+        if verify is not None and not isinstance(verify, bool):
+            raise InvalidInput("metadata signers: verifyIdentity must be true or false")
+        details = {key: str(value) for key, value in entry.items() if key in SIGNER_FIELDS}
+        return Signer(**details, verifyIdentity=verify)
     raise InvalidInput(
-        "metadata signers: each signer is an e-mail or {email, mobile, nationalIdentificationNumber}"
+        "metadata signers: each signer is an e-mail or "
+        "{email, mobile, nationalIdentificationNumber, verifyIdentity}"
     )

@@ -1,13 +1,15 @@
-"""What Signicat reports about a signing's sessions, and where that takes the signing: the transition table.
+"""What Signicat reports about a signing, and where that takes the signing: the transition table.
 
-The package worker, the reconciler and the cancel read every session of a signing (`observe`) and ask
-`assess` where it goes; docs/architecture.md ("What Signicat reports, and where a signing goes") is this
-table in words, and a test holds the two together. Stdlib only.
+The package worker, the reconciler and the cancel read every session of a signing and, once every one is
+signed, its document collection (`observe`), and ask `assess` where it goes; docs/architecture.md ("What
+Signicat reports, and where a signing goes") is this table in words, and a test holds the two together.
+Stdlib only, apart from the client it is handed.
 
 Signicat answers a session as BLOCKED, READY, SIGNED or REJECTED (or a state this code does not know: not
 final), or answers 404: the session was deleted there, or its due date passed. The two 404s are told apart
 by the session's due date, recorded when it was created (without one: Signicat's longest, 30 days after the
-signing was created).
+signing was created). The one PAdES with every signer's signature is the collection's (its `packageTo`):
+Signicat packages it once every session referencing it is signed, in the collection's `output.packages`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from signing_core.vocabulary import (
 
 logger = logging.getLogger(__name__)
 
-GONE = None  # what `observe` records for a session Signicat answers 404 for
+GONE = None  # what `observe` records for a session (or the collection) Signicat answers 404 for
 LONGEST_DUE = timedelta(days=30)  # Signicat refuses a dueDate further ahead than this
 # Why a signing that is not final yet waits.
 FOR_SIGNERS = "signers"  # some session is not signed yet
@@ -42,8 +44,24 @@ FOR_PACKAGING = "packaging"  # every session is signed; the PAdES is not package
 Answers = Mapping[str, dict[str, Any] | None]  # session id → Signicat's answer, or GONE
 
 
-class SessionReader(Protocol):
+class SignicatReader(Protocol):
     def get_signing_session(self, session_id: str) -> dict: ...
+
+    def get_document_collection(self, collection_id: str) -> dict: ...
+
+
+class SessionDeleter(Protocol):
+    def delete_signing_session(self, session_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What Signicat answers now: every session (GONE for a 404) and, once every session is signed, the
+    document collection, where the PAdES appears (not read before: it cannot be packaged yet)."""
+
+    sessions: Answers
+    collection: dict[str, Any] | None = None
+    collection_gone: bool = False  # the collection answered 404
 
 
 @dataclass(frozen=True)
@@ -51,44 +69,46 @@ class Verdict:
     state: str  # where the signing goes; its own state (or SIGNED) while it waits
     sessions: list[Session]  # every session, with the state Signicat reports for it
     failure: dict[str, str] | None = None
-    package: tuple[str, str] | None = None  # (session id, PAdES document id): store it, then COMPLETED
+    package: str | None = None  # the PAdES's document id: store it, then COMPLETED
     waiting_for: str | None = None  # FOR_SIGNERS or FOR_PACKAGING while not final
+    withdraw: tuple[str, ...] = ()  # sessions to delete at Signicat before the end is recorded
 
     @property
     def ends_without_storing(self) -> bool:
         return self.waiting_for is None and self.package is None
 
 
-def observe(client: SessionReader, signing: Signing) -> dict[str, dict[str, Any] | None]:
-    """Every session of the signing as Signicat answers it now; GONE for a 404. Other errors are raised."""
-    answers: dict[str, dict[str, Any] | None] = {}
-    for session in signing.sessions:
-        try:
-            answers[session.sessionId] = client.get_signing_session(session.sessionId)
-        except SignicatError as error:
-            if error.status != 404:
-                raise
-            answers[session.sessionId] = GONE
-    return answers
+def observe(client: SignicatReader, signing: Signing) -> Observation:
+    """Every session of the signing as Signicat answers it now, then (once every one is signed) its
+    collection. Sessions come first: a collection packaged means every session was signed. Errors other
+    than 404 are raised."""
+    sessions = {s.sessionId: _read(client.get_signing_session, s.sessionId) for s in signing.sessions}
+    if not sessions or any(_state(answer) != wire.SIGNED for answer in sessions.values()):
+        return Observation(sessions)
+    collection = _read(client.get_document_collection, signing.documentCollectionId)
+    return Observation(sessions, collection, collection_gone=collection is GONE)
 
 
-def assess(
-    signing: Signing,
-    answers: Answers,
-    now: datetime,
-    *,
-    packaging_failed: bool = False,
-    prefer_session: str | None = None,
-) -> Verdict:
-    """Where `signing` goes, given every session's answer; the first row that applies wins (the docs' order).
+def _read(get, identifier: str) -> dict[str, Any] | None:
+    try:
+        return get(identifier)
+    except SignicatError as error:
+        if error.status != 404:
+            raise
+        return GONE
 
-    `packaging_failed`: a package.failed event named one of the sessions. `prefer_session`: whose PAdES to
-    store when several sessions carry one (the event's).
+
+def assess(signing: Signing, seen: Observation, now: datetime, *, packaging_failed: bool = False) -> Verdict:
+    """Where `signing` goes, given what Signicat answers; the first row that applies wins (the docs' order).
+
+    `packaging_failed`: a package.failed event named the signing (one of its sessions or its collection).
     """
+    answers = seen.sessions
     states = {s.sessionId: _state(answers.get(s.sessionId)) for s in signing.sessions}
     sessions = [replace(s, state=states[s.sessionId] or s.state) for s in signing.sessions]
-    if wire.REJECTED in states.values():
-        return Verdict(REJECTED, sessions, {"code": "REJECTED", "detail": "a signer rejected"})
+    rejected = [s.sessionId for s in signing.sessions if states[s.sessionId] == wire.REJECTED]
+    if rejected:
+        return _rejected(sessions, rejected[0], answers)
     gone = [s for s in signing.sessions if answers.get(s.sessionId) is GONE]
     if gone:
         if any(_past_due(s.dueDate, signing, now) for s in gone):
@@ -104,18 +124,53 @@ def assess(
         if states[session.sessionId] not in (wire.READY, wire.BLOCKED):
             state = states[session.sessionId]
             logger.warning(
-                "session %s is %r, a state this code does not know: not final", session.sessionId, state
+                "session %s is %r, a state this code does not know: not final",
+                session.sessionId,
+                state,
+                extra={"signingId": signing.signingId, "sessionId": session.sessionId},
             )
     if any(_past_due(_due_date(answers[s.sessionId], s), signing, now) for s in unsigned):
         detail = "the due date passed before every signer signed"
         return Verdict(EXPIRED, sessions, {"code": "EXPIRED", "detail": detail})
     if not unsigned:
-        package = _package(signing, answers, prefer_session)
+        if seen.collection_gone:
+            detail = f"document collection {signing.documentCollectionId} was deleted at Signicat"
+            return Verdict(CANCELLED, sessions, {"code": "DELETED_AT_SIGNICAT", "detail": detail})
+        package = _package(signing, seen)
         if package:
             return Verdict(COMPLETED, sessions, package=package)
         return Verdict(SIGNED, sessions, waiting_for=FOR_PACKAGING)
     anyone_signed = signing.state == SIGNED or len(unsigned) < len(signing.sessions)
     return Verdict(SIGNED if anyone_signed else AWAITING_SIGNATURE, sessions, waiting_for=FOR_SIGNERS)
+
+
+def withdraw(client: SessionDeleter, verdict: Verdict) -> None:
+    """Delete at Signicat the sessions the verdict withdraws, before its end is recorded (so a failure here
+    leaves the signing to be tried again, never ended with a session someone could still sign)."""
+    for session_id in verdict.withdraw:
+        delete_session(client, session_id)
+
+
+def delete_session(client: SessionDeleter, session_id: str) -> None:
+    """Delete a session at Signicat; one already gone counts as done."""
+    try:
+        client.delete_signing_session(session_id)
+    except SignicatError as error:
+        if error.status != 404:
+            raise
+
+
+def _rejected(sessions: list[Session], rejected_by: str, answers: Answers) -> Verdict:
+    """A signer declined: nobody else is asked to sign. The sessions still open (READY, BLOCKED, ...) are
+    withdrawn, and show CANCELLED; signed ones stay as they are, at Signicat too."""
+    still_open = tuple(
+        s.sessionId
+        for s in sessions
+        if answers.get(s.sessionId) is not GONE and s.state not in (wire.SIGNED, wire.REJECTED)
+    )
+    shown = [replace(s, state=CANCELLED) if s.sessionId in still_open else s for s in sessions]
+    failure = {"code": "REJECTED", "detail": f"a signer rejected (session {rejected_by})"}
+    return Verdict(REJECTED, shown, failure, withdraw=still_open)
 
 
 def _state(answer: dict[str, Any] | None) -> str | None:
@@ -147,10 +202,11 @@ def _parse(moment: str | None) -> datetime | None:
         return None
 
 
-def _package(signing: Signing, answers: Answers, prefer_session: str | None) -> tuple[str, str] | None:
-    order = sorted(signing.sessions, key=lambda s: s.sessionId != prefer_session)
-    for session in order:
-        document_id = wire.pades_document_id(answers[session.sessionId] or {})
-        if document_id:
-            return session.sessionId, document_id
-    return None
+def _package(signing: Signing, seen: Observation) -> str | None:
+    """Where the PAdES is: the one place that decides. It is the collection's package, which carries every
+    signer's signature. A signing of one session started before collections were packaged (its session had
+    its own `packageTo`) has it in that session's packages: with one signer, that is the same document."""
+    document_id = wire.pades_document_id(seen.collection or {})
+    if document_id is None and len(signing.sessions) == 1:
+        document_id = wire.pades_document_id(seen.sessions.get(signing.sessions[0].sessionId) or {})
+    return document_id

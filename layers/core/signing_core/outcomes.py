@@ -95,4 +95,9 @@ def publish(signing: Signing) -> None:
         raise AnnouncementFailed(
             f"EventBridge refused the event for signing {signing.signingId}: {answer['Entries']}"
         )
-    logger.info("announced %s for signing %s", entry["DetailType"], signing.signingId)
+    logger.info(
+        "announced %s for signing %s",
+        entry["DetailType"],
+        signing.signingId,
+        extra={"signingId": signing.signingId, "state": signing.state},
+    )

@@ -1,5 +1,9 @@
 """Packaging: a package event (completed or failed) brings its signing to where Signicat says it is, and once
-every signer signed the PAdES is stored in S3 (the package worker)."""
+every signer signed and the collection is packaged, the PAdES is stored in S3 (the package worker).
+
+Signicat's event names a signing session (the integration guide's `eventData.id`) or, for a document
+collection's package, perhaps the collection (not public, so both): the signing is found by either.
+"""
 
 from __future__ import annotations
 
@@ -16,57 +20,66 @@ from signing_core.signicat_wire import PACKAGE_FAILED, SIGNED, lifecycle_state
 
 logger = logging.getLogger(__name__)
 
-# An event for a session we do not know may race the signing's own write; after this many tries it is not ours.
-UNKNOWN_SESSION_ATTEMPTS = 3
+# An event for an id we do not know may race the signing's own write; after this many tries it is not ours.
+UNKNOWN_ID_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class PackageEvent:
     event_id: str
     event_name: str
-    session_id: str
+    subject_id: str  # eventData.id: a signing session's id, or a document collection's
     receive_count: int = 1
+
+
+def find_signing(subject_id: str) -> Signing | None:
+    """The signing an event's `eventData.id` names: by one of its sessions, else by its collection."""
+    return repository.find_by_session(subject_id) or repository.find_by_collection(subject_id)
 
 
 def handle_package_event(
     event: PackageEvent, worker_id: str, lease_seconds: int, signicat: SignicatSettings, bucket: str
 ) -> str:
-    """Bring the signing named by the event's session to the state Signicat says its sessions are in.
+    """Bring the signing the event names to the state Signicat says its sessions and collection are in.
 
-    The event only names the session: what happened is read from the API, for every session of the signing
-    (lifecycle.py decides). Duplicates and late events find a final signing and change nothing. Raises
-    RetryLater when Signicat is not done yet (the PAdES is not packaged) or another worker is storing it.
+    The event only names the signing: what happened is read from the API, for every session and the
+    collection (lifecycle.py decides). Duplicates and late events find a final signing and change nothing.
+    Raises RetryLater when Signicat is not done yet (the PAdES is not packaged) or another worker is storing it.
     """
-    signing = repository.find_by_session(event.session_id)
+    signing = find_signing(event.subject_id)
     if signing is None:
-        if event.receive_count < UNKNOWN_SESSION_ATTEMPTS:
-            raise RetryLater(f"no signing knows session {event.session_id} yet")
-        logger.warning("dropping event %s: no signing has session %s", event.event_id, event.session_id)
-        return "unknown-session"
+        if event.receive_count < UNKNOWN_ID_ATTEMPTS:
+            raise RetryLater(f"no signing knows session or collection {event.subject_id} yet")
+        logger.warning(
+            "dropping event %s: no signing has session or collection %s",
+            event.event_id,
+            event.subject_id,
+            extra={"eventId": event.event_id, "subjectId": event.subject_id},
+        )
+        return "unknown-id"
     if signing.is_final:
         # A worker stopped between storing and recording may have left a PAdES for a signing that ended otherwise;
         # an earlier try stopped between the change and its announcement may have left it unannounced.
         _remove_orphan(signing, bucket)
         outcomes.announce(signing)
         return "already-final"
-    answers = lifecycle.observe(clients.signicat(signicat), signing)
+    client = clients.signicat(signicat)
+    seen = lifecycle.observe(client, signing)
     verdict = lifecycle.assess(
-        signing,
-        answers,
-        datetime.now(UTC),
-        packaging_failed=event.event_name == PACKAGE_FAILED,
-        prefer_session=event.session_id,
+        signing, seen, datetime.now(UTC), packaging_failed=event.event_name == PACKAGE_FAILED
     )
     if verdict.package:
         return _store_package(signing, verdict, worker_id, lease_seconds, signicat, bucket)
     if verdict.ends_without_storing:
+        lifecycle.withdraw(client, verdict)
         return outcomes.finish(signing, verdict.state, sessions=verdict.sessions, failure=verdict.failure)
     _record(signing, verdict)
     if verdict.waiting_for == lifecycle.FOR_PACKAGING:
-        raise RetryLater(f"session {event.session_id} is signed but its PAdES is not packaged yet")
-    own_state = lifecycle_state(answers[event.session_id] or {})
-    if own_state != SIGNED:
-        raise RetryLater(f"session {event.session_id} is {own_state}, not signed yet")
+        raise RetryLater(f"signing {signing.signingId} is signed but its PAdES is not packaged yet")
+    named = seen.sessions.get(event.subject_id)
+    if named is None or lifecycle_state(named) != SIGNED:
+        # Its own session is not signed, or the collection's event came before its sessions say signed.
+        raise RetryLater(f"{event.subject_id} is not signed yet")
     return "waiting-for-signers"  # the last signer's event (or the reconciler) completes it
 
 
@@ -86,7 +99,7 @@ def _store_package(
     signicat: SignicatSettings,
     bucket: str,
 ) -> str:
-    _session_id, document_id = verdict.package
+    document_id = verdict.package
     if not claims.claim(signing.signingId, worker_id, lease_seconds):
         raise RetryLater(f"another worker is storing signing {signing.signingId}, or it is being cancelled")
     key = storage.signed_key(signing.signingId)
@@ -122,4 +135,5 @@ def _remove_orphan(signing: Signing, bucket: str) -> None:
                 removed,
                 signing.signingId,
                 signing.state,
+                extra={"signingId": signing.signingId},
             )

@@ -22,7 +22,11 @@ def receipt(signing: Signing) -> dict[str, Any]:
         "signingId": signing.signingId,
         "externalReference": signing.externalReference,
         "state": signing.state,
-        "sessions": [{"sessionId": s.sessionId, "signatureUrl": s.signatureUrl} for s in signing.sessions],
+        "signingOrder": signing.signingOrder,
+        "sessions": [
+            {"sessionId": s.sessionId, "signatureUrl": s.signatureUrl, "state": s.state, "signer": s.signer}
+            for s in signing.sessions
+        ],
     }
     if signing.failure:
         answer["error"] = signing.failure

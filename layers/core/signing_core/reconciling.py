@@ -2,8 +2,9 @@
 
 Each run first announces final signings whose announcement did not go out, then checks signings that are
 not final against Signicat, least recently looked at first (follow_ups.py), for as long as the run has time.
-A signed and packaged signing gets the queue message the webhook would have sent (the worker stores it); any
-other end Signicat reports (lifecycle.py) is recorded here. One signing's failure is logged and counted, and
+A signed and packaged signing gets the queue message the webhook would have sent, naming its collection (the
+worker stores it); any other end Signicat reports (lifecycle.py) is recorded here, a rejection's open sessions
+deleted at Signicat first. One signing's failure is logged and counted, and
 the run goes on with the next.
 """
 
@@ -60,7 +61,11 @@ def reconcile(
             try:
                 outcome = follow_up(repository.get(signing_id), signicat, queue_url, moment)
             except Exception:
-                logger.exception("could not follow up signing %s; a later run tries again", signing_id)
+                logger.exception(
+                    "could not follow up signing %s; a later run tries again",
+                    signing_id,
+                    extra={"signingId": signing_id},
+                )
                 outcome = "failed"
             finally:
                 follow_ups.mark_checked(signing_id)  # to the back of the queue, whatever came of it
@@ -79,13 +84,13 @@ def _announce(signing: Signing, _signicat: SignicatSettings, _queue_url: str, _n
 def _check(signing: Signing, signicat: SignicatSettings, queue_url: str, now: datetime) -> str | None:
     if signing.is_final:
         return None  # ended meanwhile; its announcement is followed up on its own
-    answers = lifecycle.observe(clients.signicat(signicat), signing)
-    verdict = lifecycle.assess(signing, answers, now)
+    client = clients.signicat(signicat)
+    verdict = lifecycle.assess(signing, lifecycle.observe(client, signing), now)
     if verdict.package:
-        session_id, _document_id = verdict.package
-        package_queue.send(queue_url, _recovered_event(answers[session_id]), time.time())
+        package_queue.send(queue_url, _recovered_event(signing), time.time())
         return "queued"
     if verdict.ends_without_storing:
+        lifecycle.withdraw(client, verdict)
         ended = outcomes.finish(signing, verdict.state, sessions=verdict.sessions, failure=verdict.failure)
         return ended.lower() if ended == verdict.state else None
     if verdict.state != signing.state or verdict.sessions != signing.sessions:
@@ -96,14 +101,14 @@ def _check(signing: Signing, signicat: SignicatSettings, queue_url: str, now: da
     return None
 
 
-def _recovered_event(session: dict[str, Any]) -> dict[str, Any]:
-    """The envelope Signicat would have delivered, marked as the reconciler's."""
+def _recovered_event(signing: Signing) -> dict[str, Any]:
+    """The envelope Signicat would have delivered for the packaged collection, marked as the reconciler's."""
     return {
         "id": f"reconciler-{uuid.uuid4()}",
         "timestamp": now_iso(),
         "eventName": PACKAGE_COMPLETED,
         "sender": "reconciler",
-        "eventData": {"id": session["id"], "externalId": session.get("externalReference")},
+        "eventData": {"id": signing.documentCollectionId, "externalId": signing.externalReference},
         "accountId": None,
         "expiresAt": None,
         "tags": ["recovered"],

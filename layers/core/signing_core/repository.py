@@ -1,7 +1,7 @@
 """The signing state machine, kept in DynamoDB with conditional, versioned transitions.
 
-One table (see docs/architecture.md): the signing item, one link item per signing session (GSI bySession),
-and a sparse `followUp` attribute (GSI byFollowUp, sorted by `checkedAt`) on every signing the reconciler
+One table (see docs/architecture.md): the signing item (GSI byCollection, on its document collection), one
+link item per signing session (GSI bySession), and a sparse `followUp` attribute (GSI byFollowUp, sorted by `checkedAt`) on every signing the reconciler
 still has work with: CHECK while it is not final, ANNOUNCE once final until its announcement went out
 (follow_ups.py reads it; claims.py holds the storage claim).
 """
@@ -23,6 +23,7 @@ from signing_core.vocabulary import (  # noqa: F401 - every state is read from h
     EXPIRED,
     FAILED,
     FINAL_STATES,
+    PARALLEL,
     REJECTED,
     SIGNED,
 )
@@ -48,6 +49,7 @@ class Session:
     signatureUrl: str
     state: str = READY  # as Signicat reports it; CANCELLED or EXPIRED once Signicat no longer has it
     dueDate: str | None = None  # as Signicat set it: after it, Signicat answers 404 for the session
+    signer: dict[str, Any] | None = None  # who is expected: e-mail, mobile, the identity number masked
 
 
 @dataclass
@@ -56,8 +58,9 @@ class Signing:
     title: str
     externalReference: str
     documentCollectionId: str
-    sessions: list[Session]
+    sessions: list[Session]  # in signing order
     state: str = AWAITING_SIGNATURE
+    signingOrder: str = PARALLEL  # sequential: each session waits for the one before it
     version: int = 1
     createdAt: str = field(default_factory=_changed_at)
     updatedAt: str = field(default_factory=_changed_at)
@@ -85,6 +88,7 @@ class Signing:
             documentCollectionId=item["documentCollectionId"],
             sessions=[Session(**session) for session in item["sessions"]],
             state=item["state"],
+            signingOrder=item.get("signingOrder", PARALLEL),
             version=int(item["version"]),
             createdAt=item["createdAt"],
             updatedAt=item["updatedAt"],
@@ -151,10 +155,20 @@ def get(signing_id: str) -> Signing:
 
 
 def find_by_session(session_id: str) -> Signing | None:
+    return _find_one("bySession", "sessionId", session_id)
+
+
+def find_by_collection(collection_id: str) -> Signing | None:
+    """The signing whose document collection this is (each signing has its own: GSI byCollection)."""
+    return _find_one("byCollection", "documentCollectionId", collection_id)
+
+
+def _find_one(index: str, attribute: str, value: str) -> Signing | None:
     items = table().query(
-        IndexName="bySession",
-        KeyConditionExpression="sessionId = :id",
-        ExpressionAttributeValues={":id": session_id},
+        IndexName=index,
+        KeyConditionExpression="#attribute = :value",
+        ExpressionAttributeNames={"#attribute": attribute},
+        ExpressionAttributeValues={":value": value},
     )["Items"]
     if not items:
         return None

@@ -90,6 +90,7 @@ class StartSettings:
     signicat: SignicatSettings
     default_identity_provider: str | None  # None: every provider of the account
     default_language: str
+    default_sender_display_name: str | None  # shown to signers as the sender; None: Signicat's own default
     max_upload_bytes: int  # the largest uploaded or dropped document
 
     @classmethod
@@ -98,6 +99,7 @@ class StartSettings:
             signicat=SignicatSettings.from_env(),
             default_identity_provider=env_optional("DEFAULT_IDENTITY_PROVIDER"),
             default_language=env_optional("DEFAULT_LANGUAGE") or "en",
+            default_sender_display_name=env_optional("SENDER_DISPLAY_NAME"),
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
         )
 
@@ -126,6 +128,7 @@ class ApiSettings:
 class WorkerSettings:
     signicat: SignicatSettings
     bucket: str  # where the signed PAdES is stored
+    queue_url: str  # the package queue: a deferred message is made visible again there (no sqs:GetQueueUrl)
     retry_delay_seconds: int  # first backoff of a deferred message
 
     @classmethod
@@ -133,6 +136,7 @@ class WorkerSettings:
         return cls(
             signicat=SignicatSettings.from_env(),
             bucket=env("DOCUMENTS_BUCKET"),
+            queue_url=env("QUEUE_URL"),
             retry_delay_seconds=env_int("RETRY_DELAY_SECONDS", 5),
         )
 

@@ -32,6 +32,7 @@ from signing_core.settings import ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
     OPERATIONS,
+    collection_body,
     identifier,
     is_int,
     json_array,
@@ -117,14 +118,19 @@ class SignicatClient:
         return json_object(response)
 
     def create_document_collection(self, document_ids: list[str]) -> dict:
+        """The collection of the documents, packaged into one PAdES when every session using it is signed."""
         if not isinstance(document_ids, list) or not document_ids:
             raise ValueError("document_ids must be a non-empty list of document ids")
-        documents = [{"documentId": identifier("document id", d)} for d in document_ids]
-        response = self._call("POST", "/document-collections", json={"documents": documents})
-        return json_object(response)
+        body = collection_body([identifier("document id", d) for d in document_ids])
+        return json_object(self._call("POST", "/document-collections", json=body))
+
+    def get_document_collection(self, collection_id: str) -> dict:
+        """The collection with its `output.packages`: where a collection-level PAdES appears once packaged."""
+        path = f"/document-collections/{path_id('collection id', collection_id)}"
+        return json_object(self._call("GET", path))
 
     def create_signing_sessions(self, sessions: list[dict]) -> list[dict]:
-        """Create every session in one POST: the API takes and returns a JSON array."""
+        """Create the sessions in one POST: the API takes and returns a JSON array."""
         if not isinstance(sessions, list) or not sessions or not all(isinstance(s, dict) for s in sessions):
             raise ValueError("sessions must be a non-empty list of signing session objects")
         return json_array(self._call("POST", "/signing-sessions", json=sessions))
@@ -206,12 +212,14 @@ class SignicatClient:
     def _mint_token(self) -> tuple[str, float]:
         issued_at = self._clock()
         client_id, client_secret = self._credentials()
-        response = self._send(
-            "POST",
-            self._token_url,
-            data={"grant_type": "client_credentials", "scope": "signicat-api"},
-            auth=(client_id, client_secret),
-        )
+        # The credentials in the form body, as Signicat's own SDK sends them.
+        form = {
+            "grant_type": "client_credentials",
+            "scope": "signicat-api",
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        response = self._send("POST", self._token_url, data=form)
         if not response.ok:
             raise SignicatError.from_response(response)
         answer = json_object(response)

@@ -12,12 +12,14 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from signing_core.signicat_errors import SignicatError, json_or_none
 from signing_core.timestamps import iso
 
 PADES_CONTAINER = "PADES_CONTAINER"
+# A session's signer validation: the signer's authenticated identity must match the number given.
+NIN_VALIDATION = "NATIONAL_IDENTIFICATION_NUMBER"
 # A signing session's lifecycle states (signicat-facts.md).
 READY = "READY"
 BLOCKED = "BLOCKED"
@@ -26,16 +28,28 @@ REJECTED = "REJECTED"
 # The events the product acts on.
 PACKAGE_COMPLETED = "package.completed"
 PACKAGE_FAILED = "package.failed"
+REDIRECT_KINDS = ("success", "cancel", "error")  # Signicat requires all three once redirectSettings is given
+OUTCOME = "outcome"  # the query parameter that tells a completed redirect's kind
 DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer omits expires_in
 # What each call does, by method and resource, in words a caller of the product may see when it fails.
 OPERATIONS = {
     ("POST", "documents"): "uploading a document",
     ("GET", "documents"): "downloading a document",
     ("POST", "document-collections"): "creating the document collection",
+    ("GET", "document-collections"): "reading the document collection",
     ("POST", "signing-sessions"): "creating the signing sessions",
     ("GET", "signing-sessions"): "reading a signing session",
     ("DELETE", "signing-sessions"): "deleting a signing session",
 }
+
+
+def collection_body(document_ids: list[str]) -> dict[str, Any]:
+    """The signing's one document collection, packaged into one PAdES once every session referencing it is
+    signed: the PAdES carries every signer's signature, and appears in the collection's `output.packages`."""
+    return {
+        "documents": [{"documentId": document_id} for document_id in document_ids],
+        "packageTo": [PADES_CONTAINER],
+    }
 
 
 def session_body(
@@ -46,17 +60,21 @@ def session_body(
     document_ids: list[str],
     signing_flow: str,
     identity_providers: list[str],
-    signer: dict[str, str],
+    signer: dict[str, Any],
     language: str,
     redirect_settings: dict[str, str] | None,
     due_date: datetime | None,
+    vendor: str | None = None,
+    sender_display_name: str | None = None,
+    sign_text: str | None = None,
 ) -> dict[str, Any]:
-    """One signer's signing session: sign every document of the collection, packaged as one PAdES."""
+    """One signer's signing session: sign every document of the collection. It carries no `packageTo`: that would
+    package this session alone, with its own signature only; the collection is packaged instead."""
     setup: dict[str, Any] = {"signingFlow": signing_flow}
+    if vendor:
+        setup["vendor"] = vendor
     if identity_providers:
         setup["identityProviders"] = [{"idpName": name} for name in identity_providers]
-    if signer:
-        setup["additionalParameters"] = signer
     body: dict[str, Any] = {
         "title": title,
         "externalReference": external_reference,
@@ -65,14 +83,39 @@ def session_body(
             for document_id in document_ids
         ],
         "signingSetup": [setup],
-        "packageTo": [PADES_CONTAINER],
         "ui": {"language": language},
     }
-    if redirect_settings:
-        body["redirectSettings"] = redirect_settings
-    if due_date:
-        body["dueDate"] = iso(due_date)
+    optional = {
+        "signer": signer,
+        "redirectSettings": complete_redirects(redirect_settings),
+        "dueDate": iso(due_date) if due_date else None,
+        "senderDisplayName": sender_display_name,
+        "signText": sign_text,
+    }
+    body.update({name: value for name, value in optional.items() if value})
     return body
+
+
+def subsequent_to(body: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """The session body, to be signed only after the session `session_id` (it starts BLOCKED until then)."""
+    return {**body, "subsequentTo": [session_id]}
+
+
+def complete_redirects(given: dict[str, str] | None) -> dict[str, str] | None:
+    """All three redirects, as Signicat requires once any is given. A missing one is the first given URL of
+    success, cancel, error, with `outcome=<the missing kind>` in its query, so the page it lands on can tell."""
+    given = {kind: url for kind, url in (given or {}).items() if url}
+    if not given:
+        return None
+    fallback = next(given[kind] for kind in REDIRECT_KINDS if kind in given)
+    return {kind: given.get(kind) or _with_outcome(fallback, kind) for kind in REDIRECT_KINDS}
+
+
+def _with_outcome(url: str, outcome: str) -> str:
+    """`url` with `outcome=<outcome>` in its query (instead of any it had); the rest of the URL kept verbatim."""
+    parts = urlsplit(url)
+    kept = [pair for pair in parts.query.split("&") if pair and pair.partition("=")[0] != OUTCOME]
+    return urlunsplit(parts._replace(query="&".join([*kept, f"{OUTCOME}={outcome}"])))
 
 
 def lifecycle_state(session: dict[str, Any]) -> str | None:
@@ -80,9 +123,10 @@ def lifecycle_state(session: dict[str, Any]) -> str | None:
     return (session.get("lifecycle") or {}).get("state")
 
 
-def pades_document_id(session: dict) -> str | None:
-    """The resultDocumentId of the session's PADES_CONTAINER package, or None while not packaged."""
-    packages = ((session or {}).get("output") or {}).get("packages") or []
+def pades_document_id(packaged: dict) -> str | None:
+    """The resultDocumentId of the PADES_CONTAINER package in a collection's (or a session's) `output.packages`,
+    or None while not packaged."""
+    packages = ((packaged or {}).get("output") or {}).get("packages") or []
     for package in packages:
         if isinstance(package, dict) and package.get("packageType") == PADES_CONTAINER:
             document_id = package.get("resultDocumentId")

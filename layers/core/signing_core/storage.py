@@ -24,6 +24,7 @@ SIGNATURE_MARKER = b"/ByteRange"
 # Multipart parts of 8 MiB, two in flight: memory stays near 2-3 parts whatever the document's size.
 PART_SIZE = 8 * 1024 * 1024
 CONCURRENCY = 2
+MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,14 @@ def find_signed_pdf(bucket: str, key: str, document_id: str) -> StoredDocument |
     """The signed PDF already stored at `key` from Signicat's `document_id`, hashed again as it streams by."""
     from botocore.exceptions import ClientError
 
+    if not exists(bucket, key):
+        return None
     s3 = aws.client("s3")
     try:
         found = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return None
+        if error.response["Error"]["Code"] in MISSING:
+            return None  # removed since it was listed
         raise
     if found.get("Metadata", {}).get(SOURCE_DOCUMENT_METADATA) != document_id:
         found["Body"].close()
@@ -169,6 +172,13 @@ def remove_every_version(bucket: str, key: str) -> int:
                 s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
                 removed += 1
     return removed
+
+
+def exists(bucket: str, key: str) -> bool:
+    """Whether `key` is in the bucket, asked by listing its own prefix. A role whose s3:ListBucket is limited
+    to a prefix (condition s3:prefix) may ask this way; reading a missing key answers it 403, not 404."""
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(item["Key"] == key for item in listed.get("Contents", []))
 
 
 def download_url(bucket: str, key: str, expires_in: int) -> str:
@@ -201,11 +211,13 @@ def peek(bucket: str, key: str, length: int, version_id: str | None = None) -> P
 
     s3 = aws.client("s3")
     version = {"VersionId": version_id} if version_id else {}
+    if not exists(bucket, key):
+        return None
     try:
         found = s3.head_object(Bucket=bucket, Key=key, **version)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return None
+        if error.response["Error"]["Code"] in MISSING:
+            return None  # removed since it was listed, or no such version
         raise
     version_id = found.get("VersionId") or version_id
     version = {"VersionId": version_id} if version_id else {}

@@ -23,3 +23,17 @@ State = Literal["AWAITING_SIGNATURE", "SIGNED", "COMPLETED", "FAILED", "REJECTED
 STATES: tuple[str, ...] = get_args(State)
 AWAITING_SIGNATURE, SIGNED, COMPLETED, FAILED, REJECTED, EXPIRED, CANCELLED = STATES
 FINAL_STATES = frozenset({COMPLETED, FAILED, REJECTED, EXPIRED, CANCELLED})
+
+SigningOrder = Literal["parallel", "sequential"]
+SIGNING_ORDERS: tuple[str, ...] = get_args(SigningOrder)
+PARALLEL, SEQUENTIAL = SIGNING_ORDERS
+
+# Shapes Signicat refuses otherwise, as patterns both the API's schema and the core's checks use. Written out in
+# printable ASCII: `\s` and `\w` mean other things in Python, in pydantic's regex engine and in JSON Schema.
+EMAIL_PATTERN = r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$"  # one @ between non-blank ASCII, a dot after it
+MOBILE_PATTERN = r"^\+?[0-9][0-9 ]{5,19}$"  # digits (spaces between), an optional leading +
+PRINTABLE_PATTERN = r"^[ -~]*[!-~][ -~]*$"  # printable ASCII, not blank (identity numbers, names of things)
+HTTP_URL_PATTERN = r'^https?://[!"$-.0->@-~]+[!-~]*$'  # absolute http(s) with a host, no blanks
+# Norwegian BankID's PKI signing (vendor NBID) is offered only in a Norwegian user interface.
+NBID = "NBID"
+NORWEGIAN_LANGUAGES: tuple[str, ...] = ("nb", "nn")

@@ -1,7 +1,8 @@
 """The webhook use case: verify a Signicat delivery, parse it, drop replays, and enqueue it for the worker.
 
 Checks run cheapest first: size, authentication, parsing, event name, replay, enqueue. The body is never
-trusted beyond `eventName` and `eventData.id`: the worker re-reads the signing session from the API.
+trusted beyond `eventName` and `eventData.id` (a session's id or a collection's): the worker re-reads the
+signing's sessions and collection from the API.
 Nothing heavy is imported here, so the webhook function's cold start stays close to bare boto3.
 """
 
@@ -42,7 +43,7 @@ class WebhookSettings:
 
     @classmethod
     def from_env(cls) -> WebhookSettings:
-        mode = env("WEBHOOK_AUTH_MODE", webhook_auth.HMAC_MODE).strip().lower()
+        mode = env("WEBHOOK_AUTH_MODE", webhook_auth.URL_MODE).strip().lower()
         if mode not in webhook_auth.MODES:
             raise ConfigurationError(
                 f"environment variable WEBHOOK_AUTH_MODE must be one of {', '.join(webhook_auth.MODES)}"
@@ -63,11 +64,13 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One webhook request as plain values: the raw body bytes, headers and query parameters."""
+    """One webhook request as plain values: the raw body bytes, headers, query parameters, and the secret
+    segment of the URL's path (None when the URL has none)."""
 
     body: bytes
     headers: Mapping[str, str]
     query: Mapping[str, str]
+    path_secret: str | None = None
 
 
 def secret_cache(secret_id: str, ttl: float = 300.0) -> webhook_auth.SecretCache:
@@ -96,6 +99,7 @@ def receive(
         body=delivery.body,
         headers=delivery.headers,
         query=delivery.query,
+        path_secret=delivery.path_secret,
         secrets=secrets(),
         signature_header=settings.signature_header,
         token_header=settings.token_header,
@@ -114,7 +118,7 @@ def receive(
         "webhook event accepted",
         eventId=event_id,
         eventName=event_name,
-        sessionId=envelope["eventData"]["id"],
+        subjectId=envelope["eventData"]["id"],
     )
     return ACCEPTED
 
@@ -177,7 +181,9 @@ def _remember(table_name: str, event_id: str, expiration: int) -> bool:
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     except Exception as error:
-        logger.exception(json.dumps({"message": "webhook replay marker not written", "eventId": event_id}))
+        logger.exception(
+            "webhook replay marker not written for event %s", event_id, extra={"eventId": event_id}
+        )
         raise RetryLater("the event cannot be recorded now") from error
     return True
 
@@ -188,7 +194,7 @@ def _enqueue(settings: WebhookSettings, envelope: dict, received: float) -> None
     try:
         package_queue.send(settings.queue_url, envelope, received)
     except Exception as error:
-        logger.exception(json.dumps({"message": "webhook event not enqueued", "eventId": event_id}))
+        logger.exception("webhook event %s not enqueued", event_id, extra={"eventId": event_id})
         _forget(settings.table_name, event_id)
         raise RetryLater("the event cannot be queued now") from error
 
@@ -198,8 +204,11 @@ def _forget(table_name: str, event_id: str) -> None:
         aws.client("dynamodb").delete_item(TableName=table_name, Key=_marker_key(event_id))
     except Exception:
         # The provider's retry will read as a duplicate; the reconciler still finds the stale signing.
-        logger.exception(json.dumps({"message": "webhook replay marker not removed", "eventId": event_id}))
+        logger.exception(
+            "webhook replay marker not removed for event %s", event_id, extra={"eventId": event_id}
+        )
 
 
 def _log(message: str, **fields: str) -> None:
-    logger.info(json.dumps({"message": message, **fields}))
+    """One INFO line; its fields are keys of the JSON record (the runtime's LoggingConfig format) too."""
+    logger.info("%s: %s %s", message, fields["eventName"], fields["eventId"], extra=fields)

@@ -1,4 +1,11 @@
-"""Authentication of webhook deliveries: an HMAC-SHA256 signature of the raw body, or a shared token.
+"""Authentication of webhook deliveries: a secret in the URL's path (the default), an HMAC-SHA256 signature
+of the raw body, or a shared token.
+
+Signicat documents no way of authenticating its deliveries, so the default works with any provider: the
+operator registers a URL whose last path segment is a secret (`/webhooks/signicat/{secret}`), and a delivery
+is accepted when that segment equals one of the configured secrets. A path segment rather than a query
+parameter keeps it out of the query strings that logs and proxies record. The HMAC check is there to turn
+on once Signicat confirms a signature scheme.
 
 Pure functions over plain values (bytes, strings, mappings), plus a small time-bounded cache for the
 secrets so a rotation in Secrets Manager is picked up without a redeploy. Every comparison is constant
@@ -12,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,9 +27,13 @@ from collections.abc import Callable, Mapping, Sequence
 from signing_core.errors import DomainError
 from signing_core.settings import ConfigurationError
 
+URL_MODE = "url"
 HMAC_MODE = "hmac"
 TOKEN_MODE = "token"  # noqa: S105  # nosec B105 - a mode name, not a secret
-MODES = (HMAC_MODE, TOKEN_MODE)
+MODES = (URL_MODE, HMAC_MODE, TOKEN_MODE)
+# A secret that is a URL's path segment: long enough not to be guessed, and only characters a URL carries as
+# they are (RFC 3986's unreserved), so the registered URL and the path the function sees are the same.
+URL_SECRET = re.compile(r"[A-Za-z0-9._~-]{32,}")
 TOKEN_QUERY_PARAMETER = "token"  # noqa: S105  # nosec B105 - a parameter name, not a secret
 _DIGEST_SIZE = hashlib.sha256().digest_size
 
@@ -104,6 +116,15 @@ def verify_hmac(body: bytes, signature: str | None, secrets: Sequence[str]) -> b
     return matched
 
 
+def usable_in_url(secrets: Sequence[str]) -> tuple[str, ...]:
+    """The secrets, if every one can be a URL's path segment; a ConfigurationError (naming no secret) if not."""
+    if not all(URL_SECRET.fullmatch(secret) for secret in secrets):
+        raise ConfigurationError(
+            "in url mode every webhook secret must be at least 32 characters of A-Z, a-z, 0-9, '-', '_', '.', '~'"
+        )
+    return tuple(secrets)
+
+
 def verify_token(token: str | None, secrets: Sequence[str]) -> bool:
     """True if `token` equals any of `secrets` (compared as bytes, so non-ASCII input cannot raise)."""
     if not token:
@@ -122,12 +143,16 @@ def authenticate(
     body: bytes,
     headers: Mapping[str, str] | None,
     query: Mapping[str, str] | None,
+    path_secret: str | None,
     secrets: Sequence[str],
     signature_header: str,
     token_header: str,
 ) -> None:
-    """Raise Unauthenticated unless the delivery is signed (hmac) or carries the token (token)."""
-    if mode == HMAC_MODE:
+    """Raise Unauthenticated unless the delivery's URL carries a secret (url), it is signed (hmac), or it
+    carries the token (token). In hmac and token mode the URL's path carries no credential and is not read."""
+    if mode == URL_MODE:
+        accepted = verify_token(path_secret, usable_in_url(secrets))
+    elif mode == HMAC_MODE:
         accepted = verify_hmac(body, header(headers, signature_header), secrets)
     elif mode == TOKEN_MODE:
         token = header(headers, token_header) or (query or {}).get(TOKEN_QUERY_PARAMETER)
