@@ -502,6 +502,17 @@ def describe_secretsmanager(incoming: Incoming) -> Described:
     return Described([Call(f"secretsmanager:{operation}", resource)])
 
 
+def describe_ssm(incoming: Incoming) -> Described:
+    """Parameter reads name their parameter (its ARN has no second slash for a name that starts with one)."""
+    operation, params = incoming.operation()
+    names = params.get("Names") or ([params["Name"]] if params.get("Name") else [])
+    if not names:
+        return Described([Call(f"ssm:{operation}", "*")])
+    return Described(
+        [Call(f"ssm:{operation}", _arn("ssm", incoming, f"parameter/{name.lstrip('/')}")) for name in names]
+    )
+
+
 def describe_events(incoming: Incoming) -> Described:
     operation, params = incoming.operation()
     if operation == "PutEvents":
@@ -546,6 +557,7 @@ DESCRIBERS: dict[str, Callable[[Incoming], Described]] = {
     "sqs": describe_sqs,
     "secretsmanager": describe_secretsmanager,
     "events": describe_events,
+    "ssm": describe_ssm,
     "sts": describe_sts,
 }
 

@@ -375,12 +375,21 @@ class LocalStack:
             {"clientId": self.signicat.client_id, "clientSecret": self.signicat.client_secret}
         )
         webhook_secret = json.dumps({"secrets": [self.signicat.webhook_secret]})
-        return {
+        parameters = {
             "SignicatApiUrl": self.signicat.api_url,
             "SignicatTokenUrl": self.signicat.token_url,
             "SignicatSecretArn": _put_secret(manager, f"{self.prefix}/signicat-client", client_secret),
             "WebhookSecretArn": _put_secret(manager, f"{self.prefix}/signicat-webhook", webhook_secret),
         }
+        if self.emulator is not None:
+            # The stored PAdES are the emulator's: its CA is the one trust root (a real Signicat: the template's
+            # parameter names roots put there beforehand, as on AWS).
+            name = f"/{self.prefix}/trust-roots"
+            session.client("ssm", endpoint_url=self.moto.endpoint_url).put_parameter(
+                Name=name, Value=self.emulator.ca_pem().decode(), Type="String", Overwrite=True
+            )
+            parameters["TrustRootsParameterName"] = name
+        return parameters
 
     def _physical(self) -> dict[str, dict[str, str]]:
         assert self.resources is not None

@@ -220,12 +220,42 @@ class FailureOut(Model):
     detail: str
 
 
+class SignatureOut(Model):
+    field: str = Field(description="The PDF signature field")
+    name: str | None = Field(None, description="Who signed, as the signature names them")
+    certificate: str | None = Field(None, description="The signing certificate's subject")
+    signedAt: str | None = Field(None, description="When, as the signer's software reported it")
+    intact: bool = Field(description="The bytes it covers are unchanged")
+    trusted: bool = Field(description="Its certificate chains to a trust root")
+    valid: bool = Field(description="Intact, verified, trusted, and nothing but signatures added after it")
+    coverage: str = Field(description="ENTIRE_FILE, ENTIRE_REVISION, ... (pyHanko's coverage levels)")
+    modifications: str | None = Field(
+        None, description="What later revisions changed: NONE, FORM_FILLING, ..."
+    )
+    problem: str | None = None
+
+
+class VerificationOut(Model):
+    """The verdict on the stored PAdES, made when it was stored under signed/."""
+
+    signatures: int
+    expectedSignatures: int = Field(description="The signing's signers")
+    intact: bool
+    valid: bool = Field(description="As many signatures as signers, each valid, the last covering the file")
+    coversWholeDocument: bool
+    signers: list[SignatureOut]
+    problems: list[str]
+    versionId: str | None = Field(None, description="The S3 object version verified")
+    verifiedAt: str
+
+
 class SigningOut(SigningCreated):
     title: str
     createdAt: str
     updatedAt: str
     signedDocument: SignedDocumentOut | None = None
     failure: FailureOut | None = None
+    verification: VerificationOut | None = None
 
 
 class InvalidParam(Model):

@@ -164,6 +164,46 @@ def page_count(pdf: bytes) -> int:
     return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
 
 
+def json_lines(path: str) -> list[dict]:
+    """The JSON objects among a log's lines."""
+    found = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict):
+                found.append(record)
+    return found
+
+
+def logged(offline: Offline, function: str, matches, timeout: float = 10) -> dict:
+    """The first JSON line of the function's log that `matches`, waiting for it up to `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (found := [r for r in json_lines(offline.info["logs"][function]) if matches(r)]):
+        assert time.monotonic() < deadline, f"no such line in the {function} log"
+        time.sleep(0.2)
+    return found[0]
+
+
+def event_reader(offline: Offline, name: str):
+    """EventBridge (moto server) routes the product's events to a queue `name`; the reader answers every
+    event seen so far."""
+    sqs, events = offline.stack.client("sqs"), offline.stack.client("events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["esign.signing"]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+    seen: list[dict] = []
+
+    def read() -> list[dict]:
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return seen
+
+    return read
+
+
 def sample_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text())
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.pdf import sample_pdf
-from tests.e2e.conftest import Offline, e2e_stack, running, signatures
+from tests.e2e.conftest import Offline, e2e_stack, event_reader, running, signatures
 
 PDF = sample_pdf("Operations", ["Dropped, uploaded, cancelled, recovered."])
 
@@ -30,21 +30,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offline]:
 @pytest.fixture(scope="module")
 def announced(offline: Offline):
     """EventBridge (moto server) routes the product's events to a queue this test reads."""
-    sqs, events = offline.stack.client("sqs"), offline.stack.client("events")
-    queue_url = sqs.create_queue(QueueName="e2e-announced")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="e2e-signings", EventPattern=json.dumps({"source": ["esign.signing"]}))
-    events.put_targets(Rule="e2e-signings", Targets=[{"Id": "queue", "Arn": arn}])
-    seen: list[dict] = []
-
-    def read() -> list[dict]:
-        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                seen.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return seen
-
-    return read
+    return event_reader(offline, "e2e-announced")
 
 
 def wait_for(check, timeout: float = 30, what: str = "the condition"):

@@ -20,6 +20,7 @@ FUNCTIONS = {
     "package_worker_": "PackageWorkerFunction",
     "reconciler_": "ReconcilerFunction",
     "webhook_": "WebhookFunction",
+    "verifier_": "VerifierFunction",
 }
 
 
@@ -49,6 +50,12 @@ def test_sample_start_signing_starts_one_signing_at_the_emulator_once_per_idempo
     assert created["sessions"][0]["signatureUrl"].startswith(offline.emulator_url)
     assert json.loads(again["body"])["signingId"] == created["signingId"]
     assert offline.get(created["signingId"])["state"] == "AWAITING_SIGNATURE"
+
+
+def test_sample_signed_object_that_is_not_there_is_skipped_and_nothing_is_recorded(offline):
+    answer = offline.stack.invoke("VerifierFunction", sample_event("verifier_s3_object_created"))
+
+    assert answer == {"verified": []}
 
 
 def test_sample_webhook_deliveries_carrying_another_secret_are_refused(offline):

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import time
 import uuid
-from pathlib import Path
 
 import requests
 
 from local.pdf import sample_pdf
-from tests.e2e.conftest import page_count, signatures
+from tests.e2e.conftest import logged, page_count, signatures
 
 
 def _document(name: str, title: str) -> dict:
@@ -134,24 +132,6 @@ def test_webhook_accepts_the_same_event_at_the_registered_url_and_the_worker_act
     assert offline.wait_final(signing["signingId"])["state"] == "FAILED"
 
 
-def _json_lines(path: str) -> list[dict]:
-    found = []
-    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
-        with contextlib.suppress(ValueError):
-            record = json.loads(line)
-            if isinstance(record, dict):
-                found.append(record)
-    return found
-
-
-def _logged(offline, function: str, matches, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while not (found := [r for r in _json_lines(offline.info["logs"][function]) if matches(r)]):
-        assert time.monotonic() < deadline, f"no such line in the {function} log"
-        time.sleep(0.2)
-    return found[0]
-
-
 def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_session_and_event_ids(offline):
     signing = offline.start_signing()
     signing_id, session_id = signing["signingId"], signing["sessions"][0]["sessionId"]
@@ -159,12 +139,12 @@ def test_the_cores_info_lines_reach_each_functions_json_log_with_the_signing_ses
     offline.wait_final(signing_id)
 
     # Through Powertools Logger (the API and the worker copy its configuration to signing_core's loggers).
-    started = _logged(offline, "ApiFunction", lambda r: r.get("signingId") == signing_id)
-    announced = _logged(offline, "PackageWorkerFunction", lambda r: r.get("signingId") == signing_id)
+    started = logged(offline, "ApiFunction", lambda r: r.get("signingId") == signing_id)
+    announced = logged(offline, "PackageWorkerFunction", lambda r: r.get("signingId") == signing_id)
     # Through the runtime's own JSON format (the webhook imports no Powertools).
     # The emulator announces the collection (its default event shape): the event names its id.
     collection_id = signing["documentCollectionId"]
-    accepted = _logged(offline, "WebhookFunction", lambda r: r.get("subjectId") == collection_id)
+    accepted = logged(offline, "WebhookFunction", lambda r: r.get("subjectId") == collection_id)
 
     assert (started["level"], started["service"], started["function_name"]) == (
         "INFO",

@@ -153,7 +153,7 @@ def aws():
     admin = SimpleNamespace(
         **{
             s: _client(s, endpoint, admin_keys)
-            for s in ("s3", "dynamodb", "iam", "sts", "sqs", "secretsmanager")
+            for s in ("s3", "dynamodb", "iam", "sts", "sqs", "secretsmanager", "ssm")
         }
     )
     for table in ("signings", "others"):
@@ -169,6 +169,8 @@ def aws():
     queue = admin.sqs.create_queue(QueueName="jobs")["QueueUrl"]
     secret = admin.secretsmanager.create_secret(Name="mine", SecretString="s")["ARN"]
     admin.secretsmanager.create_secret(Name="theirs", SecretString="t")
+    admin.ssm.put_parameter(Name="/esign/trust-roots", Value="PEM", Type="String")
+    admin.ssm.put_parameter(Name="/other/setting", Value="x", Type="String")
     trust = policy(
         {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}
     )
@@ -186,6 +188,7 @@ def aws():
         allow("s3:DeleteObjectVersion", "arn:aws:s3:::docs-bucket/signed/scratch/*"),
         allow("sqs:SendMessage*", f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"),
         allow("secretsmanager:GetSecretValue", secret),
+        allow("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/esign/trust-roots"),
     )
     admin.iam.put_role_policy(RoleName="worker", PolicyName="grants", PolicyDocument=json.dumps(grants))
     admin.iam.attach_role_policy(
@@ -328,6 +331,14 @@ def test_a_role_reads_only_its_own_secret_and_sends_only_to_its_queue(aws):
     sqs.send_message(QueueUrl=aws.queue, MessageBody="hello")
     assert _code(lambda: sqs.get_queue_url(QueueName="jobs")) in ("AccessDenied", "AccessDeniedException")
     assert _code(lambda: sqs.receive_message(QueueUrl=aws.queue)) in ("AccessDenied", "AccessDeniedException")
+
+
+def test_a_role_reads_only_the_parameter_its_policy_names(aws):
+    ssm = aws.role("ssm")
+
+    assert ssm.get_parameter(Name="/esign/trust-roots")["Parameter"]["Value"] == "PEM"
+    assert _code(lambda: ssm.get_parameter(Name="/other/setting")) == "AccessDeniedException"
+    assert _code(lambda: ssm.get_parameters(Names=["/esign/trust-roots"])) == "AccessDeniedException"
 
 
 def test_a_multipart_upload_needs_put_object_and_aborting_it_abort_multipart_upload(aws):

@@ -135,3 +135,24 @@ def test_a_released_claim_can_be_taken_and_only_its_owner_releases_it(aws):
 def test_a_final_signing_cannot_be_claimed_for_storage(aws):
     repository.transition(new_signing(), repository.COMPLETED)
     assert not claims.claim("s-1", "worker-1", lease_seconds=60)
+
+
+def test_a_verdict_is_kept_beside_the_state_machine_and_survives_its_transitions(aws):
+    signing = new_signing()
+    verdict = {"signatures": 1, "valid": True, "signers": [{"field": "Signature1", "valid": True}]}
+
+    assert repository.record_verification("s-1", verdict) is True
+    recorded = repository.get("s-1")
+    # A transition made from the copy read before the verdict neither fails for it nor loses it.
+    repository.transition(signing, repository.SIGNED)
+
+    assert (recorded.version, recorded.updatedAt) == (signing.version, signing.updatedAt)
+    assert recorded.verification == verdict
+    assert type(recorded.verification["signatures"]) is int
+    assert repository.get("s-1").verification == verdict
+
+
+def test_a_verdict_for_a_signing_that_does_not_exist_creates_nothing(aws):
+    assert repository.record_verification("nope", {"valid": False}) is False
+    with pytest.raises(NotFound):
+        repository.get("nope")

@@ -15,6 +15,7 @@ from signing_core.settings import (
     ReconcilerSettings,
     SignicatSettings,
     StartSettings,
+    VerifierSettings,
     WorkerSettings,
 )
 
@@ -24,6 +25,7 @@ REQUIRED = {
     "DOCUMENTS_BUCKET": "documents",
     "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/package-events",
     "SIGNICAT_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:signicat",
+    "TRUST_ROOTS_PARAMETER": "/esign/trust-roots",
 }
 
 
@@ -75,6 +77,7 @@ def test_defaults_are_the_documented_ones(environment):
         (ApiSettings, "DOCUMENTS_BUCKET"),
         (WorkerSettings, "DOCUMENTS_BUCKET"),
         (ReconcilerSettings, "QUEUE_URL"),
+        (VerifierSettings, "TRUST_ROOTS_PARAMETER"),
     ],
     ids=lambda value: getattr(value, "__name__", value),
 )

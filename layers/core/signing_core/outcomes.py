@@ -84,20 +84,25 @@ def event_detail(signing: Signing) -> dict:
 
 
 def publish(signing: Signing) -> None:
+    put_event(DETAIL_TYPES[signing.state], event_detail(signing), signing.signingId)
+    logger.info(
+        "announced %s for signing %s",
+        DETAIL_TYPES[signing.state],
+        signing.signingId,
+        extra={"signingId": signing.signingId, "state": signing.state},
+    )
+
+
+def put_event(detail_type: str, detail: dict[str, Any], signing_id: str) -> None:
+    """One event about a signing on the product's bus; AnnouncementFailed when EventBridge refuses it."""
     entry = {
         "Source": EVENT_SOURCE,
-        "DetailType": DETAIL_TYPES[signing.state],
-        "Detail": json.dumps(event_detail(signing)),
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail),
         "EventBusName": settings.common().event_bus_name,
     }
     answer = aws.client("events").put_events(Entries=[entry])
     if answer.get("FailedEntryCount"):
         raise AnnouncementFailed(
-            f"EventBridge refused the event for signing {signing.signingId}: {answer['Entries']}"
+            f"EventBridge refused the event for signing {signing_id}: {answer['Entries']}"
         )
-    logger.info(
-        "announced %s for signing %s",
-        entry["DetailType"],
-        signing.signingId,
-        extra={"signingId": signing.signingId, "state": signing.state},
-    )

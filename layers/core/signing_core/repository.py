@@ -68,6 +68,7 @@ class Signing:
     failure: dict[str, str] | None = None
     source: dict[str, Any] | None = None  # where the request came from (e.g. an S3 object), for receipts
     notified: bool = False  # the final state has been announced (EventBridge, receipt)
+    verification: dict[str, Any] | None = None  # the verdict on the stored PAdES (record_verification)
 
     @property
     def is_final(self) -> bool:
@@ -96,7 +97,21 @@ class Signing:
             failure=item.get("failure"),
             source=item.get("source"),
             notified=bool(item.get("notified", False)),
+            verification=_plain(item.get("verification")),
         )
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's numbers (Decimal) as ints, all the way down."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value
 
 
 def table():
@@ -224,3 +239,25 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
             raise Conflict(f"signing {signing.signingId} changed while it was being updated") from None
         raise
     return updated
+
+
+def record_verification(signing_id: str, verification: dict[str, Any]) -> bool:
+    """Keep the verdict on the signing's stored PAdES; False when there is no such signing.
+
+    Beside the state machine, not part of it: neither `version` nor `updatedAt` changes, so a transition
+    in flight is not refused for it, and a transition (which writes only what it changes) keeps it.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        table().update_item(
+            Key=key(signing_id),
+            UpdateExpression="SET verification = :verification",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":verification": verification},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

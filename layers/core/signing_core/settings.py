@@ -1,7 +1,7 @@
 """Configuration: the environment read once per container into typed settings, with errors naming the variable.
 
 Each function's handler builds its own settings on first use (ApiSettings, StartSettings for the intake,
-WorkerSettings, ReconcilerSettings; the webhook's are in webhook.py) and passes them, or values from them,
+WorkerSettings, ReconcilerSettings, VerifierSettings; the webhook's are in webhook.py) and passes them, or values from them,
 to the use cases. The template's Globals, which every function has (TABLE_NAME, RETENTION_DAYS,
 EVENT_BUS_NAME), are read once by `common()` for the repository, idempotency and outcomes.
 docs/architecture.md lists every variable. Defaults here are the product's; the template sets the rest.
@@ -154,3 +154,14 @@ class ReconcilerSettings:
             queue_url=env("QUEUE_URL"),
             reconcile_after_minutes=env_int("RECONCILE_AFTER_MINUTES", 30),
         )
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    """The verifier's: where the trust roots every stored PAdES must chain to are kept (an SSM parameter)."""
+
+    trust_roots_parameter: str
+
+    @classmethod
+    def from_env(cls) -> VerifierSettings:
+        return cls(trust_roots_parameter=env("TRUST_ROOTS_PARAMETER"))
