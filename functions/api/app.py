@@ -12,15 +12,25 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
+from schemas import (
+    DocumentIn,
+    Problem,
+    SigningCreated,
+    SigningList,
+    SigningOut,
+    StartSigningIn,
+    UploadIn,
+    UploadOut,
+)
 
 from signing_core import cancelling, problems, reading, start_requests, starting, uploads
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import ApiSettings
 from signing_core.signicat_errors import SignicatError
+from signing_core.vocabulary import State
 
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
@@ -154,6 +164,16 @@ def _document(document: DocumentIn) -> starting.Document:
 def get_signing(signingId: Annotated[str, Path(min_length=1, max_length=64)]) -> SigningOut:
     """The signing; once completed, where the signed PAdES is, with a short-lived download URL."""
     return SigningOut.model_validate(reading.get_signing(signingId, settings().download_url_ttl_seconds))
+
+
+@app.get("/signings", operation_id="listSignings", responses=answers((200, "Recent signings"), *UNREADABLE))
+def list_signings(
+    state: Annotated[State | None, Query(description="Only signings in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many")] = 20,
+    cursor: Annotated[str | None, Query(max_length=1024, description="A previous page's nextCursor")] = None,
+) -> SigningList:
+    """Recent signings, newest first, a page at a time (as far back as signings are kept)."""
+    return SigningList.model_validate(reading.list_signings(limit, state, cursor))
 
 
 @app.delete(

@@ -258,6 +258,22 @@ class SigningOut(SigningCreated):
     verification: VerificationOut | None = None
 
 
+class SigningSummary(Model):
+    signingId: str
+    title: str
+    state: State
+    externalReference: str
+    createdAt: str
+    updatedAt: str
+
+
+class SigningList(Model):
+    signings: list[SigningSummary] = Field(description="Newest first")
+    nextCursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; absent after the last"
+    )
+
+
 class InvalidParam(Model):
     name: str
     reason: str

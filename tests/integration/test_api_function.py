@@ -34,10 +34,13 @@ def request(
     headers=None,
     raw_body: str | None = None,
     caller: str | None = ORDERING,
+    query: dict[str, str] | None = None,
 ) -> tuple[int, dict]:
     """Invoke the API as API Gateway does, signed by the IAM principal `caller` (None: the API is open)."""
     event = copy.deepcopy(sample_event("api_start_signing"))
     event["httpMethod"], event["path"] = method, path
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
     identity = event["requestContext"]["identity"]
     if caller is None:
         event["requestContext"]["identity"] = {"sourceIp": identity["sourceIp"]}

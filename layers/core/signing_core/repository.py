@@ -135,7 +135,7 @@ def create(signing: Signing, also: tuple[dict[str, Any], ...] = ()) -> Signing:
     """Store a new signing and its session links in one transaction, with `also` (items in DynamoDB's form)."""
     table_name = settings.common().table_name
     item = {**key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
-    item.update(followUp=CHECK, checkedAt=signing.createdAt)
+    item.update(followUp=CHECK, checkedAt=signing.createdAt, createdMonth=month_of(signing.createdAt))
     writes = [
         {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
@@ -261,3 +261,52 @@ def record_verification(signing_id: str, verification: dict[str, Any]) -> bool:
             return False
         raise
     return True
+
+
+# Recent signings, newest first (GSI byMonth: `createdMonth` YYYY-MM, sorted by `createdAt`): a query per month,
+# never a scan, and no single partition takes every signing's write.
+LIST_INDEX = "byMonth"
+MAX_QUERIES_PER_PAGE = 40
+
+
+def month_of(timestamp: str) -> str:
+    return timestamp[:7]
+
+
+def month_before(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def list_recent(
+    limit: int,
+    month: str,
+    oldest_month: str,
+    start_key: dict[str, str] | None = None,
+    state: str | None = None,
+) -> tuple[list[dict[str, Any]], tuple[str, dict[str, str] | None] | None]:
+    """Up to `limit` signings (their summaries), newest first, from `month` (after `start_key` in it) back to
+    `oldest_month`; and where the next page starts (a month and a key in it), or None after the last."""
+    found: list[dict[str, Any]] = []
+    for _ in range(MAX_QUERIES_PER_PAGE):
+        if len(found) >= limit or month < oldest_month:
+            break
+        request: dict[str, Any] = {
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "createdMonth = :month",
+            "ExpressionAttributeValues": {":month": month},
+            "ScanIndexForward": False,
+            "Limit": limit - len(found),
+        }
+        if state:
+            request["FilterExpression"] = "#state = :state"
+            request["ExpressionAttributeNames"] = {"#state": "state"}
+            request["ExpressionAttributeValues"][":state"] = state
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        page = table().query(**request)
+        found.extend(page["Items"])
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            month = month_before(month)
+    return found, ((month, start_key) if month >= oldest_month else None)
