@@ -33,7 +33,13 @@ def inline_policies() -> dict[str, list[dict]]:
         "PackageQueue": {"Ref": "https://sqs/t-package", "Arn": QUEUE, "QueueName": "t-package"},
         "PackageDeadLetterQueue": {"Ref": "https://sqs/t-dlq", "Arn": QUEUE + "-dlq", "QueueName": "t-dlq"},
         "IntakeDeadLetterQueue": {"Ref": "https://sqs/t-idlq", "Arn": QUEUE + "-idlq", "QueueName": "t-idlq"},
+        "VerifierDeadLetterQueue": {
+            "Ref": "https://sqs/t-vdlq",
+            "Arn": QUEUE + "-vdlq",
+            "QueueName": "t-vdlq",
+        },
         "CoreLayer": "arn:layer",
+        "VerificationLayer": "arn:verification-layer",
     }
     resolver = Resolver(template, physical, region=REGION, parameters=parameters, stack_id=STACK_ID)
     roles = execution_roles(template, template.parameter_values(parameters), REGION)
@@ -46,6 +52,20 @@ def allowed(function: str, action: str, resource: str, **context: list[str]) -> 
 
 def s3(key: str = "") -> str:
     return f"arn:aws:s3:::{BUCKET}" + (f"/{key}" if key else "")
+
+
+def test_the_verifier_reads_only_signed_pades_and_its_trust_roots_and_writes_no_object():
+    parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/esign/trust-roots"
+
+    assert allowed("VerifierFunction", "s3:GetObjectVersion", s3("signed/s-1.pdf"))
+    assert not allowed("VerifierFunction", "s3:GetObject", s3("incoming/a.pdf"))
+    assert not allowed("VerifierFunction", "s3:PutObject", s3("signed/s-1.pdf"))
+    assert allowed("VerifierFunction", "s3:ListBucketVersions", s3(), **{"s3:prefix": ["signed/s-1.pdf"]})
+    assert not allowed("VerifierFunction", "s3:ListBucketVersions", s3(), **{"s3:prefix": ["uploads/"]})
+    assert allowed("VerifierFunction", "ssm:GetParameter", parameter)
+    assert not allowed("VerifierFunction", "ssm:GetParameter", parameter.replace("trust-roots", "other"))
+    assert allowed("VerifierFunction", "dynamodb:UpdateItem", TABLE)
+    assert not allowed("VerifierFunction", "dynamodb:PutItem", TABLE)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ def test_table_has_the_lookup_indexes_and_ttl(aws):
         "byCollection",
         "byExternalReference",
         "byFollowUp",
+        "byMonth",
     }
     ttl = aws.table.meta.client.describe_time_to_live(TableName=aws.table.name)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
