@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from signing_core import aws, settings
+from signing_core import aws, metrics, settings
 from signing_core.errors import Conflict, NotFound
 from signing_core.signicat_wire import READY
 from signing_core.timestamps import now_iso
@@ -223,4 +223,7 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise Conflict(f"signing {signing.signingId} changed while it was being updated") from None
         raise
+    if state in FINAL_STATES and not signing.is_final:  # the one write that ends it: counted once
+        ended_from = {metrics.ENTRY_POINT: metrics.entry_point(signing.source)}
+        metrics.count(metrics.SIGNINGS_ENDED[state], dimensions=ended_from, signingId=signing.signingId)
     return updated

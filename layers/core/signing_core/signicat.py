@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from signing_core import metrics
 from signing_core.settings import ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
@@ -180,6 +181,8 @@ class SignicatClient:
         except SignicatError as error:
             error.operation = error.operation or OPERATIONS.get((method, path.split("/")[1]))
             log.warning("Signicat %s %s failed while %s: %s", method, path, error.operation, error)
+            status = {metrics.STATUS: str(error.status) if error.status else "unreachable"}
+            metrics.count(metrics.SIGNICAT_ERRORS, dimensions=status, operation=error.operation)
             raise
         return response
 
