@@ -33,6 +33,11 @@ def inline_policies() -> dict[str, list[dict]]:
         "PackageQueue": {"Ref": "https://sqs/t-package", "Arn": QUEUE, "QueueName": "t-package"},
         "PackageDeadLetterQueue": {"Ref": "https://sqs/t-dlq", "Arn": QUEUE + "-dlq", "QueueName": "t-dlq"},
         "IntakeDeadLetterQueue": {"Ref": "https://sqs/t-idlq", "Arn": QUEUE + "-idlq", "QueueName": "t-idlq"},
+        "ReconcilerDeadLetterQueue": {
+            "Ref": "https://sqs/t-rdlq",
+            "Arn": QUEUE + "-rdlq",
+            "QueueName": "t-rdlq",
+        },
         "CoreLayer": "arn:layer",
     }
     resolver = Resolver(template, physical, region=REGION, parameters=parameters, stack_id=STACK_ID)
