@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from schemas import DocumentIn, Problem, SigningCreated, SigningOut, StartSigningIn, UploadIn, UploadOut
 
-from signing_core import cancelling, problems, reading, start_requests, starting, uploads
+from signing_core import cancelling, problems, reading, snapstart, start_requests, starting, uploads
 from signing_core import metrics as core_metrics
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
@@ -28,6 +28,8 @@ logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 # The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
 metrics = core_metrics.use_powertools()
+# SnapStart: after each restore from the snapshot, renew what environments must not share (signing_core.snapstart).
+snapstart.register()
 app = APIGatewayRestResolver(enable_validation=True)
 # Any route with a body can be refused before routing (413, 415, 400); each route adds its own problems.
 UNREADABLE = (400, 413, 415)

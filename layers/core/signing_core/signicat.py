@@ -106,6 +106,11 @@ class SignicatClient:
         secret_id = settings.secret_id
         return cls(settings.api_url, settings.token_url, lambda: _credentials_from_secret(secret_id))
 
+    def close(self) -> None:
+        """Forget the access token and close the pooled connections."""
+        self._forget_token()
+        self._session.close()
+
     # --- Sign API v2 -------------------------------------------------------------------------------
 
     def upload_document(self, body: bytes | BinaryIO, content_type: str = "application/pdf") -> dict:
