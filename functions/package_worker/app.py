@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from signing_core import aws, packaging
+from signing_core import aws, packaging, tracing
 from signing_core import metrics as core_metrics
 from signing_core.errors import RetryLater
 from signing_core.package_queue import RECOVERED_BY
@@ -30,6 +30,8 @@ logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 # The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
 metrics = core_metrics.use_powertools()
+# X-Ray: AWS calls and each Signicat call as subsegments (no user waits on this function's cold start).
+tracer = tracing.use_powertools()
 # A batch where every message must wait is an ordinary answer, not a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 MAX_RETRY_DELAY_SECONDS = 900
@@ -93,6 +95,7 @@ def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(

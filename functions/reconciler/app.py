@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from signing_core import metrics as core_metrics
-from signing_core import reconciling
+from signing_core import reconciling, tracing
 from signing_core.settings import ReconcilerSettings
 
 logger = Logger()
@@ -19,6 +19,8 @@ logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
 # The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
 metrics = core_metrics.use_powertools()
+# X-Ray: AWS calls and each Signicat call as subsegments (no user waits on this function's cold start).
+tracer = tracing.use_powertools()
 
 
 @cache
@@ -27,6 +29,7 @@ def settings() -> ReconcilerSettings:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     configured = settings()

@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from signing_core import metrics
+from signing_core import metrics, tracing
 from signing_core.settings import ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
@@ -168,6 +168,17 @@ class SignicatClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One API call; on a 401 the token is minted again and the call repeated once. A failure names what
         was being done (what a caller may be told); the method, path and Signicat's answer are logged only."""
+        resource = path.split("/")[1]
+        with tracing.subsegment(f"Signicat {method} {resource}", operation=f"{method} {resource}") as span:
+            try:
+                response = self._call_renewing_token(method, path, kwargs)
+            except SignicatError as error:
+                span.annotate("status", error.status or "unreachable")
+                raise
+            span.annotate("status", response.status_code)
+            return response
+
+    def _call_renewing_token(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
         body = kwargs.get("data")
         start = body.tell() if hasattr(body, "seek") else None
         try:
@@ -207,7 +218,8 @@ class SignicatClient:
         with self._token_lock:
             if self._token is None or self._clock() >= self._token_expires_at:
                 try:
-                    self._token, self._token_expires_at = self._mint_token()
+                    with tracing.subsegment("Signicat POST token", operation="POST token"):
+                        self._token, self._token_expires_at = self._mint_token()
                 except SignicatError as error:
                     error.operation = "issuing an access token"
                     raise
