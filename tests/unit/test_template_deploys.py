@@ -166,3 +166,15 @@ def test_the_worker_trigger_is_bounded_and_the_reconciler_schedule_has_retries_a
     dead_letters = {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}
     assert schedule["Properties"]["DeadLetterConfig"] == {"Arn": dead_letters}
     assert reconciler["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"] == dead_letters
+
+
+def test_the_webhook_route_has_a_throttle_of_its_own_so_api_callers_cannot_crowd_out_signicat():
+    (api,) = TEMPLATE.resources_of_type("AWS::Serverless::Api").values()
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in api["Properties"]["MethodSettings"]}
+    webhook = TEMPLATE.resources["WebhookFunction"]["Properties"]["Events"]["SignicatEvent"]["Properties"]
+    # API Gateway names a method setting's resource with "/" escaped as "~1".
+    route = ("/" + webhook["Path"].replace("/", "~1"), webhook["Method"])
+
+    assert set(settings) == {("/*", "*"), route}
+    assert settings[route]["ThrottlingRateLimit"] == {"Ref": "WebhookThrottlingRateLimit"}
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
