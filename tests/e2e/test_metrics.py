@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -84,10 +82,8 @@ def package_completed(session_id: str) -> tuple[str, bytes]:
     return event_id, json.dumps(body).encode()
 
 
-def post_webhook(offline: Offline, body: bytes, secret: str) -> requests.Response:
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Signicat-Signature": signature}
-    return requests.post(offline.info["webhookUrl"], data=body, headers=headers, timeout=30)
+def post_webhook(url: str, body: bytes) -> requests.Response:
+    return requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 def test_one_signings_story_from_start_to_stored_is_in_the_functions_emf_metrics(offline):
@@ -96,25 +92,25 @@ def test_one_signings_story_from_start_to_stored_is_in_the_functions_emf_metrics
         signing = offline.start_signing()
         signing_id, session_id = signing["signingId"], signing["sessions"][0]["sessionId"]
         offline.act(session_id)
-        # An event before the package exists (an early or forged one, rightly signed): the worker defers it.
+        # An event before the package exists (early, or forged, at the registered URL): the worker defers it.
         early_id, early = package_completed(session_id)
-        assert post_webhook(offline, early, offline.stack.signicat.webhook_secret).status_code == 202
+        assert post_webhook(offline.info["webhookUrl"], early).status_code == 202
         deferred = wait_for(
             offline, "PackageWorkerFunction", named("PackageEventsDeferred", eventId=early_id)
         )
-        assert (
-            post_webhook(offline, early, offline.stack.signicat.webhook_secret).status_code == 200
-        )  # replay
-        assert post_webhook(offline, early, "not-the-secret").status_code == 401
+        assert post_webhook(offline.info["webhookUrl"], early).status_code == 200  # a replay
+        guessed = offline.api_url + "/webhooks/signicat/guessed-secret-of-the-right-shape-0000"
+        assert post_webhook(guessed, early).status_code == 401
         assert offline.wait_final(signing_id)["state"] == "COMPLETED"
     finally:
         offline.faults(packaging_delay=0.0)
 
     started = wait_for(offline, "ApiFunction", named("SigningsStarted", signingId=signing_id))
     completed = wait_for(offline, "PackageWorkerFunction", named("SigningsCompleted", signingId=signing_id))
-    stored = wait_for(offline, "PackageWorkerFunction", named("SignToStoredLatency", sessionId=session_id))
+    # The first signing of this stack: every line of these metrics is its own.
+    stored = wait_for(offline, "PackageWorkerFunction", named("SignToStoredLatency"))
     webhook = metric_lines(offline, "WebhookFunction")
-    accepted = [line for line in webhook if named("WebhookAccepted", sessionId=session_id)(line)]
+    accepted = [line for line in webhook if "WebhookAccepted" in line]
     duplicate = [line for line in webhook if named("WebhookDuplicate", eventId=early_id)(line)]
     refused = [line for line in webhook if "WebhookRefused" in line]
 

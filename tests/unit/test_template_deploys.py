@@ -171,10 +171,11 @@ def test_the_worker_trigger_is_bounded_and_the_reconciler_schedule_has_retries_a
 def test_the_webhook_route_has_a_throttle_of_its_own_so_api_callers_cannot_crowd_out_signicat():
     (api,) = TEMPLATE.resources_of_type("AWS::Serverless::Api").values()
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in api["Properties"]["MethodSettings"]}
-    webhook = TEMPLATE.resources["WebhookFunction"]["Properties"]["Events"]["SignicatEvent"]["Properties"]
+    events = TEMPLATE.resources["WebhookFunction"]["Properties"]["Events"].values()
     # API Gateway names a method setting's resource with "/" escaped as "~1".
-    route = ("/" + webhook["Path"].replace("/", "~1"), webhook["Method"])
+    routes = {("/" + e["Properties"]["Path"].replace("/", "~1"), e["Properties"]["Method"]) for e in events}
 
-    assert set(settings) == {("/*", "*"), route}
-    assert settings[route]["ThrottlingRateLimit"] == {"Ref": "WebhookThrottlingRateLimit"}
+    assert len(routes) == 2 and set(settings) == {("/*", "*"), *routes}
+    for route in routes:
+        assert settings[route]["ThrottlingRateLimit"] == {"Ref": "WebhookThrottlingRateLimit"}, route
     assert settings[("/*", "*")]["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}

@@ -121,7 +121,7 @@ def receive(
         eventName=event_name,
         subjectId=envelope["eventData"]["id"],
     )
-    metrics.count(metrics.WEBHOOK_ACCEPTED, eventId=event_id, sessionId=envelope["eventData"]["id"])
+    metrics.count(metrics.WEBHOOK_ACCEPTED, eventId=event_id, subjectId=envelope["eventData"]["id"])
     return ACCEPTED
 
 
