@@ -85,6 +85,8 @@ def function_environment(logical_id: str) -> tuple[dict[str, str], Path]:
     env = lambda_environment(spec, region=REGION)
     env.update(FAKE_AWS)
     env.pop("AWS_ENDPOINT_URL", None)
+    # As on Lambda (Tracing: Active): a function's Tracer patches botocore at init, which the figure must count.
+    env["POWERTOOLS_TRACE_DISABLED"] = "false"
     return env, spec.code_dir
 
 

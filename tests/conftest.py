@@ -38,6 +38,25 @@ def core_loggers_as_found():
     yield
 
 
+@pytest.fixture(autouse=True)
+def core_metrics_as_found():
+    """A function's app sends the core's metrics through Powertools; each test starts with the stdlib writer."""
+    from signing_core import metrics
+
+    metrics.use(metrics.write_emf_line)
+    yield
+    metrics.use(metrics.write_emf_line)
+
+
+def emf_lines(output: str) -> list[dict]:
+    """The EMF metric lines in captured output (Powertools' and the core's writer print them)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+
+
+def metric_lines(output: str, name: str) -> list[dict]:
+    return [line for line in emf_lines(output) if name in line]
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """moto with the template's table, queues and bucket, the two secrets, and the functions' environment."""

@@ -25,7 +25,8 @@ from schemas import (
     UploadOut,
 )
 
-from signing_core import cancelling, problems, reading, start_requests, starting, uploads
+from signing_core import cancelling, problems, reading, snapstart, start_requests, starting, uploads
+from signing_core import metrics as core_metrics
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import ApiSettings
@@ -35,6 +36,10 @@ from signing_core.vocabulary import State
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
+# The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
+metrics = core_metrics.use_powertools()
+# SnapStart: after each restore from the snapshot, renew what environments must not share (signing_core.snapstart).
+snapstart.register()
 app = APIGatewayRestResolver(enable_validation=True)
 # Any route with a body can be refused before routing (413, 415, 400); each route adds its own problems.
 UNREADABLE = (400, 413, 415)
@@ -246,6 +251,7 @@ def unexpected(error: Exception) -> Response:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refusal = refuse_unreadable_body(event)
     if refusal:

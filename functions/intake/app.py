@@ -10,12 +10,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from signing_core import intake, start_requests
+from signing_core import metrics as core_metrics
 from signing_core.idempotency import idempotent
 from signing_core.settings import StartSettings
 
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
+# The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
+metrics = core_metrics.use_powertools()
 
 
 @cache
@@ -63,6 +66,7 @@ def dropped_objects(event: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis
     receipts = [

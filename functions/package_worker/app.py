@@ -8,6 +8,7 @@ back on its own, sooner than the queue's visibility timeout, while the rest of t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -16,13 +17,21 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from signing_core import aws, packaging
+from signing_core import aws, packaging, tracing
+from signing_core import metrics as core_metrics
 from signing_core.errors import RetryLater
+from signing_core.package_queue import RECOVERED_BY
+from signing_core.repository import COMPLETED
 from signing_core.settings import WorkerSettings
+from signing_core.timestamps import parse as parse_timestamp
 
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
 copy_config_to_registered_loggers(source_logger=logger, include={"signing_core"})
+# The core's metrics through Powertools Metrics (EMF lines in this log); the handler records cold starts.
+metrics = core_metrics.use_powertools()
+# X-Ray: AWS calls and each Signicat call as subsegments (no user waits on this function's cold start).
+tracer = tracing.use_powertools()
 # A batch where every message must wait is an ordinary answer, not a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 MAX_RETRY_DELAY_SECONDS = 900
@@ -55,13 +64,26 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> str:
     except RetryLater as later:
         _come_back_soon(record, event.receive_count)
         logger.info("package event deferred", extra={**keys, "reason": later.detail})
+        core_metrics.count(core_metrics.PACKAGE_EVENTS_DEFERRED, **keys)
         raise
     except Exception:
         # The batch processor keeps the failure to itself: without this line it would be invisible.
         logger.exception("package event failed", extra=keys)
         raise
     logger.info("package event handled", extra={**keys, "outcome": outcome})
+    if outcome == COMPLETED:  # stored now, by this message: once per signing
+        _record_sign_to_stored(envelope, keys)
     return outcome
+
+
+def _record_sign_to_stored(envelope: dict[str, Any], keys: dict[str, str]) -> None:
+    """From Signicat's package event (the last signer signed, Signicat packaged) to the PAdES stored and the
+    signing COMPLETED. An event the reconciler made up for a lost one carries its own time, not the signer's."""
+    signed_at = parse_timestamp(envelope.get("timestamp"))
+    if signed_at is None or envelope.get("sender") == RECOVERED_BY:
+        return
+    elapsed_ms = (datetime.now(UTC) - signed_at).total_seconds() * 1000
+    core_metrics.milliseconds(core_metrics.SIGN_TO_STORED, max(elapsed_ms, 0.0), **keys)
 
 
 def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
@@ -73,6 +95,8 @@ def _come_back_soon(record: SQSRecord, receive_count: int) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context

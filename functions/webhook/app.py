@@ -14,7 +14,7 @@ import logging
 from functools import cache
 from typing import Any
 
-from signing_core import problems, webhook
+from signing_core import metrics, problems, webhook
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import ConfigurationError
 from signing_core.webhook_auth import SecretCache, Unauthenticated
@@ -23,6 +23,8 @@ from signing_core.webhook_auth import SecretCache, Unauthenticated
 logger = logging.getLogger("signing_core.webhook")
 
 STATUS_CODES = {webhook.ACCEPTED: 202, webhook.IGNORED: 200, webhook.DUPLICATE: 200}
+# Powertools' cold-start metric, written with the stdlib (signing_core.metrics).
+cold_start = metrics.ColdStart()
 
 
 @cache
@@ -33,13 +35,17 @@ def _configured() -> tuple[webhook.WebhookSettings, SecretCache]:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    cold_start.record(context)
     try:
         settings, secrets = _configured()
         outcome = webhook.receive(_delivery(event), settings, secrets.get)
     except Unauthenticated:
         logger.warning("webhook delivery refused: not authenticated")
+        metrics.count(metrics.WEBHOOK_REFUSED, status=401)
         return _problem(401, "The request is not authenticated.")
     except DomainError as error:
+        if error.status < 500:  # refused: too large, not an event; a 503 is ours, and retried
+            metrics.count(metrics.WEBHOOK_REFUSED, status=error.status)
         return _problem(error.status, error.detail)
     except ConfigurationError as error:
         logger.error("webhook misconfigured: %s", error)

@@ -176,9 +176,12 @@ def json_lines(path: str) -> list[dict]:
 
 
 def logged(offline: Offline, function: str, matches, timeout: float = 10) -> dict:
-    """The first JSON line of the function's log that `matches`, waiting for it up to `timeout` s."""
+    """The first log line (not an EMF metric line, which carries the same ids) of the function's log that
+    `matches`, waiting for it up to `timeout` s."""
     deadline = time.monotonic() + timeout
-    while not (found := [r for r in json_lines(offline.info["logs"][function]) if matches(r)]):
+    while not (
+        found := [r for r in json_lines(offline.info["logs"][function]) if "_aws" not in r and matches(r)]
+    ):
         assert time.monotonic() < deadline, f"no such line in the {function} log"
         time.sleep(0.2)
     return found[0]

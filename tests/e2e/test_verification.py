@@ -101,7 +101,8 @@ def test_a_tampered_pades_under_signed_is_reported_failed_without_touching_the_s
         ]
     )
     (metric,) = metrics[0]["_aws"]["CloudWatchMetrics"]
-    assert metric["Namespace"] == "esign"
+    namespace = offline.stack.functions["VerifierFunction"].spec.environment["POWERTOOLS_METRICS_NAMESPACE"]
+    assert metric["Namespace"] == namespace == "ESign"  # the template's MetricsNamespace
     assert metric["Metrics"] == [{"Name": "SigningVerificationFailed", "Unit": "Count"}]
 
 

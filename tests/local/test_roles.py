@@ -38,6 +38,11 @@ def inline_policies() -> dict[str, list[dict]]:
             "Arn": QUEUE + "-vdlq",
             "QueueName": "t-vdlq",
         },
+        "ReconcilerDeadLetterQueue": {
+            "Ref": "https://sqs/t-rdlq",
+            "Arn": QUEUE + "-rdlq",
+            "QueueName": "t-rdlq",
+        },
         "CoreLayer": "arn:layer",
         "VerificationLayer": "arn:verification-layer",
     }

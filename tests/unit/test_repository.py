@@ -137,6 +137,34 @@ def test_a_final_signing_cannot_be_claimed_for_storage(aws):
     assert not claims.claim("s-1", "worker-1", lease_seconds=60)
 
 
+def test_follow_ups_are_spread_over_shards_and_read_from_all_of_them_in_order(aws):
+    names = [f"s-{number}" for number in range(40)]
+    for name in names:
+        new_signing(name, sessions=(f"sess-{name}",))
+    for name in reversed(names[:5]):  # looked at last, s-4 first: they come back last, in that order
+        follow_ups.mark_checked(name)
+    items = repository.table().scan()["Items"]
+    shards = {item["followUp"] for item in items if "followUp" in item}
+
+    assert 4 < len(shards) <= repository.FOLLOW_UP_SHARDS  # not one index key for all
+    assert shards <= set(repository.follow_up_keys(repository.CHECK))
+    due = list(follow_ups.due(repository.CHECK, "9999"))
+    assert sorted(due[:-5]) == sorted(names[5:])
+    assert due[-5:] == list(reversed(names[:5]))  # least recently looked at first, across shards
+
+
+def test_a_signing_stored_before_sharding_is_still_followed_up_and_claimed(aws):
+    new_signing("s-old")
+    repository.table().update_item(
+        Key=repository.key("s-old"),
+        UpdateExpression="SET followUp = :old",
+        ExpressionAttributeValues={":old": "CHECK"},
+    )
+
+    assert list(follow_ups.due(repository.CHECK, "9999")) == ["s-old"]
+    assert claims.claim("s-old", "worker-1", 60)
+
+
 def test_a_verdict_is_kept_beside_the_state_machine_and_survives_its_transitions(aws):
     signing = new_signing()
     verdict = {"signatures": 1, "valid": True, "signers": [{"field": "Signature1", "valid": True}]}

@@ -7,6 +7,7 @@ Made lazily so that nothing talks to AWS at import time, and so that endpoints s
 from __future__ import annotations
 
 import logging
+import sys
 from functools import cache
 from typing import Any
 
@@ -34,6 +35,10 @@ def resource(service: str) -> Any:
 
 
 def reset() -> None:
-    """Forget every client (tests switch endpoints between cases)."""
+    """Forget every client and boto3's default session, which holds the resolved credentials (tests switch
+    endpoints between cases; an environment restored from a snapshot must resolve its own)."""
     client.cache_clear()
     resource.cache_clear()
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None

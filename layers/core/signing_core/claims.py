@@ -22,14 +22,15 @@ def claim(signing_id: str, owner: str, lease_seconds: int) -> bool:
         repository.table().update_item(
             Key=repository.key(signing_id),
             UpdateExpression="SET storageClaim = :claim",
-            ConditionExpression="followUp = :check AND "
+            ConditionExpression="followUp IN (:check, :unsharded) AND "
             "(attribute_not_exists(storageClaim) OR storageClaim.#until < :now OR storageClaim.#owner = :owner)",
             ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
             ExpressionAttributeValues={
                 ":claim": {"owner": owner, "until": now + lease_seconds},
                 ":now": now,
                 ":owner": owner,
-                ":check": repository.CHECK,
+                ":check": repository.follow_up(repository.CHECK, signing_id),
+                ":unsharded": repository.CHECK,  # stored before byFollowUp was sharded
             },
         )
     except ClientError as error:

@@ -15,8 +15,21 @@ if TYPE_CHECKING:
     from signing_core.signicat import SignicatClient
 
 
+_made: list[SignicatClient] = []
+
+
 @cache
 def signicat(settings: SignicatSettings) -> SignicatClient:
     from signing_core.signicat import SignicatClient
 
-    return SignicatClient.from_settings(settings)
+    client = SignicatClient.from_settings(settings)
+    _made.append(client)
+    return client
+
+
+def reset() -> None:
+    """Forget the clients, closing their connections: the next call makes a new token and a new pool."""
+    for client in _made:
+        client.close()
+    _made.clear()
+    signicat.cache_clear()

@@ -1,4 +1,4 @@
-"""What the reconciler still has to do, read from the sparse index byFollowUp (a query, never a scan).
+"""What the reconciler still has to do, read from the sparse index byFollowUp (queries, never a scan).
 
 Every signing carries `followUp` until nothing is left to do: CHECK while it is not final, ANNOUNCE from its
 final state until its announcement went out. The index sorts by `checkedAt`, which creation, every change and
@@ -9,6 +9,7 @@ An unannounced final signing is always findable here, so "every final state was 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from signing_core import repository
@@ -21,19 +22,25 @@ PAGE_SIZE = 100
 def due(kind: str, looked_at_before: str) -> Iterator[str]:
     """Ids of signings with follow-up `kind` last looked at before `looked_at_before`, least recently first.
 
-    Pages are read as they are needed; signings looked at meanwhile have moved past the bound and are not
-    read again.
+    Every shard of the kind is queried, and their answers merged by `checkedAt` (each is sorted by it). Pages are
+    read as they are needed; signings looked at meanwhile have moved past the bound and are not read again.
     """
+    shards = [_due_in(key, looked_at_before) for key in repository.follow_up_keys(kind)]
+    for _checked_at, signing_id in heapq.merge(*shards):
+        yield signing_id
+
+
+def _due_in(follow_up: str, looked_at_before: str) -> Iterator[tuple[str, str]]:
     query = {
         "IndexName": INDEX,
         "KeyConditionExpression": "followUp = :kind AND checkedAt < :before",
-        "ExpressionAttributeValues": {":kind": kind, ":before": looked_at_before},
+        "ExpressionAttributeValues": {":kind": follow_up, ":before": looked_at_before},
         "Limit": PAGE_SIZE,
     }
     while True:
         page = repository.table().query(**query)
         for item in page["Items"]:
-            yield repository.signing_id_of(item)
+            yield item["checkedAt"], repository.signing_id_of(item)
         if "LastEvaluatedKey" not in page:
             return
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

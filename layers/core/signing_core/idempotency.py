@@ -14,6 +14,15 @@ from typing import Any
 from signing_core import aws, settings
 from signing_core.errors import Conflict, Unprocessable
 
+# Each decorated function's Powertools set-up, built on first use (reset() forgets them).
+_built: list[Any] = []
+
+
+def reset() -> None:
+    """Forget every set-up: the next call builds it again, with the DynamoDB client of that moment."""
+    for built in _built:
+        built.cache_clear()
+
 
 def idempotent(
     *, data_keyword_argument: str, key: str, expires_after_seconds: int, payload: str | None = None
@@ -45,6 +54,8 @@ def idempotent(
                 data_keyword_argument=data_keyword_argument, persistence_store=persistence, config=config
             )(function)
             return config, once
+
+        _built.append(built)
 
         @wraps(function)
         def call(*, lambda_context: Any = None, **arguments: Any) -> Any:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from signing_core import aws
 from signing_core.timestamps import iso
 
+RECOVERED_BY = "reconciler"  # the sender of an event the reconciler made up for one the webhook never got
+
 
 def send(queue_url: str, envelope: dict, received: float) -> None:
     """Queue a Signicat event envelope for the package worker; the event id rides along for tracing."""

@@ -107,7 +107,7 @@ def _recovered_event(signing: Signing) -> dict[str, Any]:
         "id": f"reconciler-{uuid.uuid4()}",
         "timestamp": now_iso(),
         "eventName": PACKAGE_COMPLETED,
-        "sender": "reconciler",
+        "sender": package_queue.RECOVERED_BY,
         "eventData": {"id": signing.documentCollectionId, "externalId": signing.externalReference},
         "accountId": None,
         "expiresAt": None,

@@ -8,11 +8,12 @@ still has work with: CHECK while it is not final, ANNOUNCE once final until its 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from signing_core import aws, settings
+from signing_core import aws, metrics, settings
 from signing_core.errors import Conflict, NotFound
 from signing_core.signicat_wire import READY
 from signing_core.timestamps import now_iso
@@ -37,6 +38,20 @@ TRANSITIONS = {
 # What the reconciler still has to do about a signing (the sparse attribute `followUp`).
 CHECK = "CHECK"  # not final: check it against Signicat
 ANNOUNCE = "ANNOUNCE"  # final, not announced yet: announce it
+# byFollowUp's partition key is `<kind>#<shard>`: one key value would put every signing's writes to the index on
+# one partition (about 1,000 writes per second: docs/scaling.md). The reconciler reads every shard.
+FOLLOW_UP_SHARDS = 16
+
+
+def follow_up(kind: str, signing_id: str) -> str:
+    """The signing's `followUp` value for `kind`: its shard is a stable hash of its id."""
+    shard = int.from_bytes(hashlib.sha256(signing_id.encode()).digest()[:4], "big") % FOLLOW_UP_SHARDS
+    return f"{kind}#{shard}"
+
+
+def follow_up_keys(kind: str) -> list[str]:
+    """Every `followUp` value of `kind`: each shard's, and the unsharded one of signings stored before sharding."""
+    return [kind, *(f"{kind}#{shard}" for shard in range(FOLLOW_UP_SHARDS))]
 
 
 def _changed_at() -> str:
@@ -135,7 +150,11 @@ def create(signing: Signing, also: tuple[dict[str, Any], ...] = ()) -> Signing:
     """Store a new signing and its session links in one transaction, with `also` (items in DynamoDB's form)."""
     table_name = settings.common().table_name
     item = {**key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
-    item.update(followUp=CHECK, checkedAt=signing.createdAt, createdMonth=month_of(signing.createdAt))
+    item.update(
+        followUp=follow_up(CHECK, signing.signingId),
+        checkedAt=signing.createdAt,
+        createdMonth=month_of(signing.createdAt),
+    )
     writes = [
         {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
@@ -217,7 +236,7 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     written = {**changes, "updatedAt": updated.updatedAt, "checkedAt": updated.updatedAt}
     written["expiration"] = _expiration()
     if state in FINAL_STATES and not signing.is_final:
-        written["followUp"] = ANNOUNCE
+        written["followUp"] = follow_up(ANNOUNCE, signing.signingId)
     for name, value in written.items():
         if name == "sessions":
             value = [asdict(s) if isinstance(s, Session) else s for s in value]
@@ -238,6 +257,9 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise Conflict(f"signing {signing.signingId} changed while it was being updated") from None
         raise
+    if state in FINAL_STATES and not signing.is_final:  # the one write that ends it: counted once
+        ended_from = {metrics.ENTRY_POINT: metrics.entry_point(signing.source)}
+        metrics.count(metrics.SIGNINGS_ENDED[state], dimensions=ended_from, signingId=signing.signingId)
     return updated
 
 

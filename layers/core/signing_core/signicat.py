@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from signing_core import metrics, tracing
 from signing_core.settings import ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
@@ -105,6 +106,11 @@ class SignicatClient:
         secret_id = settings.secret_id
         return cls(settings.api_url, settings.token_url, lambda: _credentials_from_secret(secret_id))
 
+    def close(self) -> None:
+        """Forget the access token and close the pooled connections."""
+        self._forget_token()
+        self._session.close()
+
     # --- Sign API v2 -------------------------------------------------------------------------------
 
     def upload_document(self, body: bytes | BinaryIO, content_type: str = "application/pdf") -> dict:
@@ -162,6 +168,17 @@ class SignicatClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One API call; on a 401 the token is minted again and the call repeated once. A failure names what
         was being done (what a caller may be told); the method, path and Signicat's answer are logged only."""
+        resource = path.split("/")[1]
+        with tracing.subsegment(f"Signicat {method} {resource}", operation=f"{method} {resource}") as span:
+            try:
+                response = self._call_renewing_token(method, path, kwargs)
+            except SignicatError as error:
+                span.annotate("status", error.status or "unreachable")
+                raise
+            span.annotate("status", response.status_code)
+            return response
+
+    def _call_renewing_token(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
         body = kwargs.get("data")
         start = body.tell() if hasattr(body, "seek") else None
         try:
@@ -180,6 +197,8 @@ class SignicatClient:
         except SignicatError as error:
             error.operation = error.operation or OPERATIONS.get((method, path.split("/")[1]))
             log.warning("Signicat %s %s failed while %s: %s", method, path, error.operation, error)
+            status = {metrics.STATUS: str(error.status) if error.status else "unreachable"}
+            metrics.count(metrics.SIGNICAT_ERRORS, dimensions=status, operation=error.operation)
             raise
         return response
 
@@ -199,7 +218,8 @@ class SignicatClient:
         with self._token_lock:
             if self._token is None or self._clock() >= self._token_expires_at:
                 try:
-                    self._token, self._token_expires_at = self._mint_token()
+                    with tracing.subsegment("Signicat POST token", operation="POST token"):
+                        self._token, self._token_expires_at = self._mint_token()
                 except SignicatError as error:
                     error.operation = "issuing an access token"
                     raise

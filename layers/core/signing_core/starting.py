@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from signing_core import clients, repository, start_requests, storage
+from signing_core import clients, metrics, repository, start_requests, storage
 from signing_core.errors import InvalidInput, PayloadTooLarge
 from signing_core.repository import Session, Signing
 from signing_core.settings import StartSettings
@@ -285,6 +285,8 @@ def start_signing(
         len(signing.sessions),
         extra={"signingId": signing.signingId, "sessionIds": [s.sessionId for s in signing.sessions]},
     )
+    started_from = {metrics.ENTRY_POINT: metrics.entry_point(signing.source)}
+    metrics.count(metrics.SIGNINGS_STARTED, dimensions=started_from, signingId=signing.signingId)
     return stored
 
 

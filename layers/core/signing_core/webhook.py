@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from signing_core import aws, package_queue, webhook_auth
+from signing_core import aws, metrics, package_queue, webhook_auth
 from signing_core.errors import InvalidInput, PayloadTooLarge, RetryLater
 from signing_core.settings import ConfigurationError, env, env_int
 from signing_core.signicat_wire import PACKAGE_COMPLETED, PACKAGE_FAILED
@@ -112,6 +112,7 @@ def receive(
     received = now()
     if not _remember(settings.table_name, event_id, _expiration(envelope, received)):
         _log("webhook event duplicate", eventId=event_id, eventName=event_name)
+        metrics.count(metrics.WEBHOOK_DUPLICATE, eventId=event_id)
         return DUPLICATE
     _enqueue(settings, envelope, received)
     _log(
@@ -120,6 +121,7 @@ def receive(
         eventName=event_name,
         subjectId=envelope["eventData"]["id"],
     )
+    metrics.count(metrics.WEBHOOK_ACCEPTED, eventId=event_id, subjectId=envelope["eventData"]["id"])
     return ACCEPTED
 
 
