@@ -19,17 +19,22 @@ def pinned(requirements: str, package: str) -> str:
     return version
 
 
-def test_the_powertools_layer_is_the_version_the_functions_run_offline():
+def test_each_function_has_the_powertools_layer_of_its_architecture_and_the_version_it_runs_offline():
     version = pinned("local/runtime-requirements.txt", "aws-lambda-powertools")
-    (architecture,) = GLOBALS["Architectures"]
-    parameter = TEMPLATE.document["Parameters"]["PowertoolsLayerArn"]
+    parameters = TEMPLATE.document["Parameters"]
+    by_architecture = {"arm64": "PowertoolsLayerArn", "x86_64": "PowertoolsX86LayerArn"}
 
-    assert {"Ref": "PowertoolsLayerArn"} in GLOBALS["Layers"]
-    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
-    assert (
-        parameter["Default"]
-        == f"/aws/service/powertools/python/{architecture}/{GLOBALS['Runtime']}/{version}"
-    )
+    for architecture, name in by_architecture.items():
+        assert parameters[name]["Type"] == "AWS::SSM::Parameter::Value<String>"
+        assert (
+            parameters[name]["Default"]
+            == f"/aws/service/powertools/python/{architecture}/{GLOBALS['Runtime']}/{version}"
+        )
+    for logical_id, function in TEMPLATE.resources_of_type("AWS::Serverless::Function").items():
+        (architecture,) = function["Properties"].get("Architectures", GLOBALS["Architectures"])
+        layers = function["Properties"].get("Layers", [])
+        powertools = [layer["Ref"] for layer in layers if layer.get("Ref") in by_architecture.values()]
+        assert powertools == [by_architecture[architecture]], logical_id
     assert pinned("requirements-dev.txt", "aws[-_]lambda[-_]powertools") == version  # and the unit tests run
 
 
@@ -149,8 +154,15 @@ def test_every_function_and_layer_is_arm64_and_the_api_runs_from_a_snapshot_behi
         for logical_id, f in TEMPLATE.resources_of_type("AWS::Serverless::Function").items()
         if "Architectures" in f["Properties"]
     } == {"VerifierFunction": ["x86_64"]}
-    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    # Every layer of ours a function uses is declared for the function's architecture.
+    for function in TEMPLATE.functions.values():
+        (architecture,) = TEMPLATE.resources[function.logical_id]["Properties"].get(
+            "Architectures", GLOBALS["Architectures"]
+        )
+        for layer_id in TEMPLATE.layer_ids(function):
+            compatible = TEMPLATE.resources[layer_id]["Properties"]["CompatibleArchitectures"]
+            assert architecture in compatible, (function.logical_id, layer_id)
     assert api["SnapStart"] == {"ApplyOn": "PublishedVersions"} and api["AutoPublishAlias"]
 
 
