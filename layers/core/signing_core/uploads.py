@@ -8,7 +8,8 @@ from typing import Any
 
 from signing_core import storage
 from signing_core.errors import InvalidInput
-from signing_core.starting import Document, check_document
+from signing_core.signing_requests import Document
+from signing_core.start_checks import check_document
 from signing_core.timestamps import iso
 from signing_core.vocabulary import CONTENT_TYPES
 
