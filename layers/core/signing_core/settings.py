@@ -83,6 +83,12 @@ class SignicatSettings:
         )
 
 
+# A start's uploads to Signicat run in threads: 10 at once make 20 documents two rounds of uploads, a burst
+# Signicat's rate limits (undocumented; 429s are retried) meet once per start; the client's pool keeps as many.
+DEFAULT_UPLOAD_CONCURRENCY = 10
+MAX_UPLOAD_CONCURRENCY = 16
+
+
 @dataclass(frozen=True)
 class StartSettings:
     """Starting a signing (the API and the intake): Signicat, the defaults of a request, the upload limit."""
@@ -92,15 +98,22 @@ class StartSettings:
     default_language: str
     default_sender_display_name: str | None  # shown to signers as the sender; None: Signicat's own default
     max_upload_bytes: int  # the largest uploaded or dropped document
+    upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY  # a start's documents uploaded to Signicat at once
 
     @classmethod
     def from_env(cls) -> StartSettings:
+        concurrency = env_int("UPLOAD_CONCURRENCY", DEFAULT_UPLOAD_CONCURRENCY)
+        if not 1 <= concurrency <= MAX_UPLOAD_CONCURRENCY:
+            raise ConfigurationError(
+                f"environment variable UPLOAD_CONCURRENCY must be 1 to {MAX_UPLOAD_CONCURRENCY}, got {concurrency}"
+            )
         return cls(
             signicat=SignicatSettings.from_env(),
             default_identity_provider=env_optional("DEFAULT_IDENTITY_PROVIDER"),
             default_language=env_optional("DEFAULT_LANGUAGE") or "en",
             default_sender_display_name=env_optional("SENDER_DISPLAY_NAME"),
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+            upload_concurrency=concurrency,
         )
 
 

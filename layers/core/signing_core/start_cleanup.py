@@ -1,4 +1,5 @@
-"""What a start that failed leaves at Signicat, deleted: its sessions, found by id or by their collection."""
+"""What a start that failed leaves at Signicat, deleted: its sessions, found by id or by their collection, and the
+documents it uploaded (Signicat would delete them 30 minutes later; they hold personal data)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,18 @@ def delete_sessions_quietly(client, session_ids: list[str]) -> bool:
                 extra={"sessionId": session_id},
             )
     return gone
+
+
+def delete_uploaded_quietly(client, document_ids: list[str], collection_id: str | None = None) -> None:
+    """Delete the collection and the documents of a start that failed (sessions that may reference them are
+    deleted by `delete_sessions_quietly` or, after a crash, found by the collection's id); what cannot be
+    deleted now, Signicat deletes itself: documents no session uses after 30 minutes."""
+    calls = [(client.delete_document_collection, collection_id)] if collection_id else []
+    calls += [(client.delete_document, document_id) for document_id in document_ids]
+    for delete, thing in calls:
+        try:
+            delete(thing)
+        except Exception as error:
+            if isinstance(error, SignicatError) and error.status == 404:
+                continue  # gone already
+            logger.warning("could not delete %s after a failed start", thing, extra={"deleted": thing})
