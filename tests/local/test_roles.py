@@ -18,6 +18,7 @@ from local.template import Resolver, load_template
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/t-signings"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:t-package"
+START_QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:t-start"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/t/0197d5fb-0000-7000-8000-000000000000"
 BUCKET = "documents-0197d5fb-0000-7000-8000-000000000000"
 
@@ -33,6 +34,12 @@ def inline_policies() -> dict[str, list[dict]]:
         "PackageQueue": {"Ref": "https://sqs/t-package", "Arn": QUEUE, "QueueName": "t-package"},
         "PackageDeadLetterQueue": {"Ref": "https://sqs/t-dlq", "Arn": QUEUE + "-dlq", "QueueName": "t-dlq"},
         "IntakeDeadLetterQueue": {"Ref": "https://sqs/t-idlq", "Arn": QUEUE + "-idlq", "QueueName": "t-idlq"},
+        "StartQueue": {"Ref": "https://sqs/t-start", "Arn": START_QUEUE, "QueueName": "t-start"},
+        "StartDeadLetterQueue": {
+            "Ref": "https://sqs/t-sdlq",
+            "Arn": START_QUEUE + "-dlq",
+            "QueueName": "t-sdlq",
+        },
         "CoreLayer": "arn:layer",
     }
     resolver = Resolver(template, physical, region=REGION, parameters=parameters, stack_id=STACK_ID)
@@ -50,7 +57,12 @@ def s3(key: str = "") -> str:
 
 @pytest.mark.parametrize(
     ("function", "prefix"),
-    [("PackageWorkerFunction", "signed/"), ("ApiFunction", "uploads/"), ("IntakeFunction", "incoming/")],
+    [
+        ("PackageWorkerFunction", "signed/"),
+        ("ApiFunction", "uploads/"),
+        ("IntakeFunction", "incoming/"),
+        ("StartWorkerFunction", "uploads/"),
+    ],
 )
 def test_each_function_lists_the_bucket_only_under_the_prefix_it_reads(function, prefix):
     assert allowed(function, "s3:ListBucket", s3(), **{"s3:prefix": [f"{prefix}some-key"]})
@@ -73,9 +85,28 @@ def test_the_worker_defers_messages_on_its_queue_without_looking_its_url_up():
 
 
 def test_only_the_worker_writes_signed_documents():
-    for function in ("ApiFunction", "WebhookFunction", "IntakeFunction", "ReconcilerFunction"):
+    for function in (
+        "ApiFunction",
+        "WebhookFunction",
+        "IntakeFunction",
+        "ReconcilerFunction",
+        "StartWorkerFunction",
+    ):
         assert not allowed(function, "s3:PutObject", s3("signed/x.pdf")), function
     assert allowed("PackageWorkerFunction", "s3:PutObject", s3("signed/x.pdf"))
+
+
+def test_only_the_api_queues_large_starts_and_the_start_worker_reads_only_uploads():
+    for function in ("WebhookFunction", "PackageWorkerFunction", "IntakeFunction", "ReconcilerFunction"):
+        assert not allowed(function, "sqs:SendMessage", START_QUEUE), function
+    assert allowed("ApiFunction", "sqs:SendMessage", START_QUEUE)
+    assert not allowed("StartWorkerFunction", "sqs:SendMessage", START_QUEUE)
+    assert not allowed("StartWorkerFunction", "sqs:SendMessage", QUEUE)
+    for action in ("s3:GetObjectVersion", "s3:DeleteObjectVersion"):
+        assert allowed("StartWorkerFunction", action, s3("uploads/u-1"))
+    for key in ("signed/x.pdf", "incoming/x.pdf", "receipts/x/1.json"):
+        assert not allowed("StartWorkerFunction", "s3:GetObject", s3(key)), key
+    assert not allowed("StartWorkerFunction", "s3:PutObject", s3("uploads/u-1"))
 
 
 def test_the_offline_managed_policy_loader_names_aws_managed_policies_by_their_arns():

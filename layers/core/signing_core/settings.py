@@ -87,6 +87,9 @@ class SignicatSettings:
 # Signicat's rate limits (undocumented; 429s are retried) meet once per start; the client's pool keeps as many.
 DEFAULT_UPLOAD_CONCURRENCY = 10
 MAX_UPLOAD_CONCURRENCY = 16
+# API Gateway gives up after 29 s: past 10 MiB of uploaded documents a start is finished out of band
+# (docs/architecture.md, "Large starts", says why this much).
+DEFAULT_DEFER_START_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,16 +127,37 @@ class ApiSettings:
     download_url_ttl_seconds: int
     max_document_bytes: int  # the largest inline document
     max_request_bytes: int  # a larger body is answered 413 before it is parsed
+    start_queue_url: str | None = None  # where large starts are finished (deferred_starting.py); None: never
+    defer_start_bytes: int = (
+        DEFAULT_DEFER_START_BYTES  # a start with more uploaded bytes than this is deferred
+    )
 
     @classmethod
     def from_env(cls) -> ApiSettings:
         return cls(
+            start_queue_url=env_optional("START_QUEUE_URL"),
+            defer_start_bytes=env_int("DEFER_START_BYTES", DEFAULT_DEFER_START_BYTES),
             start=StartSettings.from_env(),
             bucket=env("DOCUMENTS_BUCKET"),
             download_url_ttl_seconds=env_int("DOWNLOAD_URL_TTL_SECONDS", 900),
             max_document_bytes=env_int("MAX_DOCUMENT_BYTES", 4_500_000),
             # Inline documents travel base64 inside a Lambda payload (6 MB): beyond this, use an upload.
             max_request_bytes=env_int("MAX_REQUEST_BYTES", 6_000_000),
+        )
+
+
+@dataclass(frozen=True)
+class StartWorkerSettings:
+    start: StartSettings
+    bucket: str  # where the deferred start's documents wait under uploads/
+    max_attempts: int  # the attempt that fails after these many ends the signing FAILED
+
+    @classmethod
+    def from_env(cls) -> StartWorkerSettings:
+        return cls(
+            start=StartSettings.from_env(),
+            bucket=env("DOCUMENTS_BUCKET"),
+            max_attempts=env_int("MAX_START_ATTEMPTS", 3),
         )
 
 

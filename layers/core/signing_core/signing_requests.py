@@ -21,6 +21,7 @@ class Document:
     content: bytes | Callable[[], BinaryIO]  # inline bytes, or a function that opens a stream when it is sent
     head: bytes  # the first bytes, to check the declared type without reading a stream twice
     size: int
+    upload: tuple[str, str | None] | None = None  # an uploaded document's S3 key and the version checked
 
     def body(self) -> bytes | BinaryIO:
         return self.content() if callable(self.content) else self.content

@@ -26,23 +26,32 @@ __all__ = ["Document", "Signer", "SigningRequest", "check_document", "start_sign
 logger = logging.getLogger(__name__)
 
 
+# Takes a start the caller would rather finish out of band (deferred_starting.py): the signing it recorded, or None.
+Deferral = Callable[[start_requests.Start, SigningRequest, StartSettings], Signing | None]
+
+
 def start_signing(
     request: SigningRequest | Callable[[], SigningRequest],
     settings: StartSettings,
     once: start_requests.StartRequest | None = None,
+    deferral: Deferral | None = None,
 ) -> Signing:
     """Upload the documents, create one collection and one session per signer, and store the signing.
 
     With `once`, a repeat of the same request finds the first start's signing instead of making another
     (start_requests.py). `request` may be a function that reads the documents: it is called only when there is
-    something to start, since a finished start's uploads are gone.
+    something to start, since a finished start's uploads are gone. A `deferral` may take the start over instead.
     """
     start = start_requests.begin(once) if once else start_requests.unrecorded()
     if start.finished:
         return repository.get(start.signing_id)
     client = clients.signicat(settings.signicat)
     try:
-        signing = _start_at_signicat(client, start, request() if callable(request) else request, settings)
+        request = request() if callable(request) else request
+        deferred = deferral(start, request, settings) if deferral else None
+        if deferred is not None:
+            return deferred
+        signing = start_at_signicat(client, start, request, settings)
     except Exception:
         start_requests.give_up(start)
         raise
@@ -53,20 +62,25 @@ def start_signing(
         start_cleanup.delete_sessions_quietly(client, [s.sessionId for s in signing.sessions])
         start_requests.give_up(start)
         raise
-    logger.info(
-        "signing %s started with %d session(s)",
-        signing.signingId,
-        len(signing.sessions),
-        extra={"signingId": signing.signingId, "sessionIds": [s.sessionId for s in signing.sessions]},
-    )
+    log_started(signing, "started")
     return stored
 
 
-def _start_at_signicat(
+def log_started(signing: Signing, how: str) -> None:
+    logger.info(
+        "signing %s %s with %d session(s)",
+        signing.signingId,
+        how,
+        len(signing.sessions),
+        extra={"signingId": signing.signingId, "sessionIds": [s.sessionId for s in signing.sessions]},
+    )
+
+
+def start_at_signicat(
     client, start: start_requests.Start, request: SigningRequest, settings: StartSettings
 ) -> Signing:
-    request = with_defaults(request, settings)
-    check_request(request, datetime.now(UTC))
+    """The documents, the collection and the sessions at Signicat, for the signing `start` names (not stored)."""
+    request = checked(request, settings)
     if start.collection_id:
         start_cleanup.delete_sessions_of(client, start.collection_id)  # what an attempt that died left
         start.sessions_may_exist = False
@@ -98,6 +112,13 @@ def _start_at_signicat(
         signingOrder=request.signingOrder,
         source=request.source,
     )
+
+
+def checked(request: SigningRequest, settings: StartSettings) -> SigningRequest:
+    """The request with the deployment's defaults, refused (InvalidInput) where Signicat would refuse it."""
+    request = with_defaults(request, settings)
+    check_request(request, datetime.now(UTC))
+    return request
 
 
 def _upload_documents(client, documents: list[Document], concurrency: int) -> list[str]:
