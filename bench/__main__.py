@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench import OUT_DIR, Figure, machine, require_build
 
-MODULES = ("sizes", "coldstart", "memory", "calls", "throughput")
+MODULES = ("sizes", "coldstart", "memory", "calls", "throughput", "starts")
 
 
 def _format(value: float | int | None, unit: str) -> str:

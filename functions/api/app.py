@@ -25,13 +25,22 @@ from schemas import (
     UploadOut,
 )
 
-from signing_core import cancelling, problems, reading, snapstart, start_requests, starting, uploads
+from signing_core import (
+    cancelling,
+    deferred_starting,
+    problems,
+    reading,
+    snapstart,
+    start_requests,
+    starting,
+    uploads,
+)
 from signing_core import metrics as core_metrics
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import ApiSettings
 from signing_core.signicat_errors import SignicatError
-from signing_core.vocabulary import State
+from signing_core.vocabulary import STARTING, State
 
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.
@@ -75,7 +84,12 @@ def settings() -> ApiSettings:
     "/signings",
     status_code=201,
     operation_id="startSigning",
-    responses=answers((201, "The signing started"), *UNREADABLE, 409, 422, 502, links=SIGNING_LINKS),
+    responses={
+        **answers((201, "The signing started"), *UNREADABLE, 409, 422, 502, links=SIGNING_LINKS),
+        **answers(
+            (202, "A large start accepted: STARTING; GET it until it awaits signature"), links=SIGNING_LINKS
+        ),
+    },
 )
 def start_signing(
     request: Annotated[StartSigningIn, Body()],
@@ -88,7 +102,9 @@ def start_signing(
         ),
     ] = None,
 ) -> Response[SigningCreated]:
-    """Upload the documents to Signicat, create the sessions, answer where to send each signer."""
+    """Upload the documents to Signicat, create the sessions, answer where to send each signer. A start with
+    more uploaded bytes than the deployment's threshold is answered 202 (STARTING, no sessions yet) and finished
+    out of band: the sessions appear on GET /signings/{signingId} (or the signing ends FAILED)."""
     command = {
         "caller": caller(),
         "key": idempotency_key,
@@ -98,7 +114,10 @@ def start_signing(
         answer = _start_once(command=command, lambda_context=app.lambda_context)
     else:
         answer = _start(command)
-    return Response(201, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"})
+    status = 202 if answer["state"] == STARTING else 201
+    return Response(
+        status, "application/json", answer, headers={"Location": f"/signings/{answer['signingId']}"}
+    )
 
 
 def caller() -> str | None:
@@ -129,9 +148,20 @@ def _start(command: dict[str, Any]) -> dict[str, Any]:
         signers = [starting.Signer(**s.model_dump()) for s in request.signers]
         return starting.SigningRequest(documents=documents, signers=signers, **fields)
 
-    signing = starting.start_signing(signing_request, settings().start, once=_start_request(command))
-    uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId], settings().bucket)
+    signing = starting.start_signing(
+        signing_request, settings().start, once=_start_request(command), deferral=_deferral()
+    )
+    if signing.state != STARTING:  # a deferred start's worker reads them, then forgets them
+        uploads.forget_uploads([d.uploadId for d in request.documents if d.uploadId], settings().bucket)
     return SigningCreated.model_validate(signing.to_dict()).model_dump(mode="json")
+
+
+def _deferral() -> deferred_starting.Deferral | None:
+    if not settings().start_queue_url:
+        return None
+    return deferred_starting.Deferral(
+        settings().defer_start_bytes, settings().bucket, settings().start_queue_url
+    )
 
 
 def _start_request(command: dict[str, Any]) -> start_requests.StartRequest | None:

@@ -202,9 +202,12 @@ class SigningCreated(Model):
     signingId: str
     state: State
     externalReference: str
-    documentCollectionId: str
+    documentCollectionId: str | None = Field(None, description="Absent while STARTING")
     signingOrder: SigningOrder = PARALLEL
-    sessions: list[SessionOut] = Field(description="One per signer, in the order of signers")
+    sessions: list[SessionOut] = Field(
+        description="One per signer, in the order of signers; none while STARTING (a large start, answered 202: "
+        "GET the signing until it is AWAITING_SIGNATURE, or FAILED)"
+    )
 
 
 class SignedDocumentOut(Model):

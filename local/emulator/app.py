@@ -18,6 +18,7 @@ from local.emulator.problems import ApiProblem
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 50 * 1024 * 1024
+_COUNTED = "signicat_emulator.endpoint"  # the endpoint a request was counted under, until it is answered
 _RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -30,6 +31,7 @@ def create_app(config: EmulatorConfig | None = None) -> Flask:
     for blueprint in (oauth.blueprint, api.blueprint, signer_ui.blueprint, control.blueprint):
         app.register_blueprint(blueprint)
     app.before_request(_count_and_inject_faults)
+    app.teardown_request(_answered)
     app.register_error_handler(ApiProblem, lambda problem: problem.response())
     app.register_error_handler(HTTPException, _http_problem)
     app.register_error_handler(Exception, _unexpected)
@@ -50,7 +52,8 @@ def _count_and_inject_faults() -> None:
     if request.path.startswith("/_emulator/"):
         return
     em = emulator()
-    em.stats.request(endpoint_name())
+    request.environ[_COUNTED] = endpoint_name()
+    em.stats.request(request.environ[_COUNTED])
     if not _is_api_call():
         return
     faults = em.injector.faults
@@ -67,6 +70,12 @@ def _count_and_inject_faults() -> None:
         )
     if em.injector.roll("api", "error_rate", "error"):
         raise ApiProblem(503, "service_unavailable", "Service unavailable", "Injected server error.")
+
+
+def _answered(_error: BaseException | None) -> None:
+    endpoint = request.environ.pop(_COUNTED, None)
+    if endpoint is not None:
+        emulator().stats.answered(endpoint)
 
 
 def _http_problem(error: HTTPException):

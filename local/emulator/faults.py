@@ -51,10 +51,19 @@ class Stats:
             self._requests: Counter[str] = Counter()
             self._deliveries: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
+            self._in_flight: Counter[str] = Counter()
+            self._peak_in_flight: Counter[str] = Counter()
 
     def request(self, endpoint: str) -> None:
+        """A request arrived: counted, and in flight until `answered`."""
         with self._lock:
             self._requests[endpoint] += 1
+            self._in_flight[endpoint] += 1
+            self._peak_in_flight[endpoint] = max(self._peak_in_flight[endpoint], self._in_flight[endpoint])
+
+    def answered(self, endpoint: str) -> None:
+        with self._lock:
+            self._in_flight[endpoint] = max(self._in_flight[endpoint] - 1, 0)
 
     def delivery(self, outcome: str) -> None:
         with self._lock:
@@ -67,7 +76,12 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             deliveries = dict.fromkeys(DELIVERY_OUTCOMES, 0) | dict(self._deliveries)
-            return {"requests": dict(self._requests), "deliveries": deliveries, "faults": dict(self._faults)}
+            return {
+                "requests": dict(self._requests),
+                "deliveries": deliveries,
+                "faults": dict(self._faults),
+                "peakInFlight": dict(self._peak_in_flight),  # most requests of an endpoint handled at once
+            }
 
 
 DELIVERY_OUTCOMES = ("attempted", "succeeded", "failed", "dropped", "duplicated", "reordered", "expired")

@@ -1,4 +1,5 @@
-"""The benchmarks' budgets, on their small variants: cold-start ratios, worker memory, Signicat calls, sizes.
+"""The benchmarks' budgets, on their small variants: cold-start ratios, worker memory, Signicat calls, sizes,
+multi-document starts.
 
 Ratios and counts measured in the same run, never absolute times. Needs `make build` and `make runtime`
 (both part of `make test`); skipped with the reason when either is missing. The full figures: `make bench`.
@@ -82,6 +83,20 @@ def test_a_signing_costs_six_signicat_calls_and_tokens_are_reused_for_their_life
     }
     assert not _missed(list(figures.values()))
     assert figures["calls.tokenRequests"].value >= 1  # tokens were counted at all
+
+
+def test_a_start_of_20_documents_lasts_about_as_long_as_one_upload_collection_and_sessions():
+    from bench import starts
+
+    figures = {f.key: f for f in starts.run(small=True)}
+    if figures["starts.documents20"].held is False:
+        # Wall-clock ratios on a shared machine are noisy: the figure fails only if it misses twice running.
+        figures = {f.key: f for f in starts.run(small=True)}
+
+    assert set(figures) == {"starts.documents1", "starts.documents5", "starts.documents20"}
+    assert not _missed(list(figures.values()))
+    # Concurrency is what holds it: the 20 uploads of one start were in flight at Signicat together.
+    assert figures["starts.documents20"].detail["peakUploadsInFlight"] == 20
 
 
 def test_built_functions_and_layer_fit_their_size_budgets():

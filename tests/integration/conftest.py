@@ -116,8 +116,15 @@ class Emulator:
 
     def gone(self, session_id: str) -> bool:
         """Whether Signicat answers 404 for the session (deleted, or past its due date)."""
+        return self._missing(self.session, session_id)
+
+    def holds_document(self, document_id: str) -> bool:
+        return not self._missing(self.document, document_id)
+
+    @staticmethod
+    def _missing(read, thing_id: str) -> bool:
         try:
-            self.session(session_id)
+            read(thing_id)
         except requests.HTTPError as error:
             if error.response.status_code == 404:
                 return True

@@ -18,6 +18,7 @@ from local.template import Resolver, load_template
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/t-signings"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:t-package"
+START_QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:t-start"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/t/0197d5fb-0000-7000-8000-000000000000"
 BUCKET = "documents-0197d5fb-0000-7000-8000-000000000000"
 
@@ -42,6 +43,12 @@ def inline_policies() -> dict[str, list[dict]]:
             "Ref": "https://sqs/t-rdlq",
             "Arn": QUEUE + "-rdlq",
             "QueueName": "t-rdlq",
+        },
+        "StartQueue": {"Ref": "https://sqs/t-start", "Arn": START_QUEUE, "QueueName": "t-start"},
+        "StartDeadLetterQueue": {
+            "Ref": "https://sqs/t-sdlq",
+            "Arn": START_QUEUE + "-dlq",
+            "QueueName": "t-sdlq",
         },
         "CoreLayer": "arn:layer",
         "VerificationLayer": "arn:verification-layer",
@@ -75,7 +82,12 @@ def test_the_verifier_reads_only_signed_pades_and_its_trust_roots_and_writes_no_
 
 @pytest.mark.parametrize(
     ("function", "prefix"),
-    [("PackageWorkerFunction", "signed/"), ("ApiFunction", "uploads/"), ("IntakeFunction", "incoming/")],
+    [
+        ("PackageWorkerFunction", "signed/"),
+        ("ApiFunction", "uploads/"),
+        ("IntakeFunction", "incoming/"),
+        ("StartWorkerFunction", "uploads/"),
+    ],
 )
 def test_each_function_lists_the_bucket_only_under_the_prefix_it_reads(function, prefix):
     assert allowed(function, "s3:ListBucket", s3(), **{"s3:prefix": [f"{prefix}some-key"]})
@@ -98,9 +110,28 @@ def test_the_worker_defers_messages_on_its_queue_without_looking_its_url_up():
 
 
 def test_only_the_worker_writes_signed_documents():
-    for function in ("ApiFunction", "WebhookFunction", "IntakeFunction", "ReconcilerFunction"):
+    for function in (
+        "ApiFunction",
+        "WebhookFunction",
+        "IntakeFunction",
+        "ReconcilerFunction",
+        "StartWorkerFunction",
+    ):
         assert not allowed(function, "s3:PutObject", s3("signed/x.pdf")), function
     assert allowed("PackageWorkerFunction", "s3:PutObject", s3("signed/x.pdf"))
+
+
+def test_only_the_api_queues_large_starts_and_the_start_worker_reads_only_uploads():
+    for function in ("WebhookFunction", "PackageWorkerFunction", "IntakeFunction", "ReconcilerFunction"):
+        assert not allowed(function, "sqs:SendMessage", START_QUEUE), function
+    assert allowed("ApiFunction", "sqs:SendMessage", START_QUEUE)
+    assert not allowed("StartWorkerFunction", "sqs:SendMessage", START_QUEUE)
+    assert not allowed("StartWorkerFunction", "sqs:SendMessage", QUEUE)
+    for action in ("s3:GetObjectVersion", "s3:DeleteObjectVersion"):
+        assert allowed("StartWorkerFunction", action, s3("uploads/u-1"))
+    for key in ("signed/x.pdf", "incoming/x.pdf", "receipts/x/1.json"):
+        assert not allowed("StartWorkerFunction", "s3:GetObject", s3(key)), key
+    assert not allowed("StartWorkerFunction", "s3:PutObject", s3("uploads/u-1"))
 
 
 def test_the_offline_managed_policy_loader_names_aws_managed_policies_by_their_arns():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signing_core.starting import Signer, mask
+from signing_core.signing_requests import Signer, mask
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -210,6 +211,33 @@ def test_401_mints_a_new_token_and_repeats_the_call_once(signicat):
     assert session["id"] == "s-1"
     assert tokens.minted == 2
     assert len(api_requests(signicat, "/sign/signing-sessions/s-1")) == 2
+
+
+def test_calls_in_threads_that_see_their_token_refused_mint_one_new_token():
+    """A start's uploads run in threads: when Signicat refuses the token they share, one new token is minted."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        tokens = TokenEndpoint(server)
+        callers = 4
+        together = threading.Barrier(callers, timeout=10)
+
+        def answer(request: Request) -> Response:
+            if request.headers.get("Authorization") == "Bearer token-1":
+                together.wait()  # every caller holds token-1 before any sees it refused
+                return problem(401, "UNAUTHORIZED", "token revoked")
+            return Response(json.dumps(session_json()), content_type="application/json")
+
+        server.expect_request("/sign/signing-sessions/s-1").respond_with_handler(answer)
+        client = make_client(server)
+        with ThreadPoolExecutor(callers) as pool:
+            answers = list(pool.map(lambda _: client.get_signing_session("s-1"), range(callers)))
+
+        assert [a["id"] for a in answers] == ["s-1"] * callers
+        assert tokens.minted == 2
+    finally:
+        server.clear()
+        server.stop()
 
 
 def test_second_401_raises_signicat_error(signicat):

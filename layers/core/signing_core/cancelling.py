@@ -27,6 +27,8 @@ def cancel_signing(signing_id: str, signicat: SignicatSettings) -> Signing:
     signing = repository.get(signing_id)
     if signing.is_final:
         return _already_ended(signing)
+    if signing.state == repository.STARTING:
+        raise Conflict(f"signing {signing_id} is still starting; cancel it once it awaits signature")
     owner = f"cancel-{uuid.uuid4()}"
     if not claims.claim(signing_id, owner, CLAIM_SECONDS):
         current = repository.get(signing_id)

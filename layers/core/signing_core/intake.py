@@ -15,7 +15,9 @@ from signing_core import receipts, start_requests, storage
 from signing_core.errors import DomainError, InvalidInput
 from signing_core.settings import StartSettings
 from signing_core.signicat_errors import SignicatError
-from signing_core.starting import Document, Signer, SigningRequest, check_document, start_signing
+from signing_core.signing_requests import Document, Signer, SigningRequest
+from signing_core.start_checks import check_document
+from signing_core.starting import start_signing
 from signing_core.vocabulary import PDF, PLAIN_TEXT
 
 logger = logging.getLogger(__name__)

@@ -27,11 +27,13 @@ from signing_core.vocabulary import (  # noqa: F401 - every state is read from h
     PARALLEL,
     REJECTED,
     SIGNED,
+    STARTING,
 )
 
 # Every final state can be reached from every state that is not final (docs/architecture.md has the table of
 # what Signicat reports and where it leads: lifecycle.py).
 TRANSITIONS = {
+    STARTING: frozenset({AWAITING_SIGNATURE}) | FINAL_STATES,  # deferred_starting.py
     AWAITING_SIGNATURE: frozenset({SIGNED}) | FINAL_STATES,
     SIGNED: FINAL_STATES,
 }
@@ -72,8 +74,8 @@ class Signing:
     signingId: str
     title: str
     externalReference: str
-    documentCollectionId: str
-    sessions: list[Session]  # in signing order
+    documentCollectionId: str | None  # None while STARTING
+    sessions: list[Session]  # in signing order; none while STARTING
     state: str = AWAITING_SIGNATURE
     signingOrder: str = PARALLEL  # sequential: each session waits for the one before it
     version: int = 1
@@ -101,7 +103,7 @@ class Signing:
             signingId=item["signingId"],
             title=item["title"],
             externalReference=item["externalReference"],
-            documentCollectionId=item["documentCollectionId"],
+            documentCollectionId=item.get("documentCollectionId"),
             sessions=[Session(**session) for session in item["sessions"]],
             state=item["state"],
             signingOrder=item.get("signingOrder", PARALLEL),
@@ -142,33 +144,40 @@ def signing_id_of(item: dict[str, Any]) -> str:
     return item["pk"].removeprefix("SIGNING#")
 
 
-def _expiration() -> int:
+def expiration() -> int:
     return int(time.time()) + settings.common().retention_days * 86400
 
 
 def create(signing: Signing, also: tuple[dict[str, Any], ...] = ()) -> Signing:
     """Store a new signing and its session links in one transaction, with `also` (items in DynamoDB's form)."""
     table_name = settings.common().table_name
-    item = {**key(signing.signingId), **signing.to_dict(), "expiration": _expiration()}
-    item.update(
-        followUp=follow_up(CHECK, signing.signingId),
-        checkedAt=signing.createdAt,
-        createdMonth=month_of(signing.createdAt),
-    )
+    item = {**key(signing.signingId), **signing.to_dict(), "expiration": expiration()}
+    item.update(checkedAt=signing.createdAt, createdMonth=month_of(signing.createdAt))
+    if signing.state != STARTING:  # a start still under way has nothing at Signicat to check yet
+        item.update(followUp=follow_up(CHECK, signing.signingId))
     writes = [
         {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
-    for session in signing.sessions:
-        link = {
+    aws.client("dynamodb").transact_write_items(
+        TransactItems=[*_serialize(writes), *session_links(signing, item["expiration"]), *also]
+    )
+    return signing
+
+
+def session_links(signing: Signing, expiration: int) -> list[dict[str, Any]]:
+    """One link item per session (GSI bySession), as transaction items in DynamoDB's form."""
+    table_name = settings.common().table_name
+    links = [
+        {
             "pk": f"SIGNING#{signing.signingId}",
             "sk": f"SESSION#{session.sessionId}",
             "sessionId": session.sessionId,
             "signingId": signing.signingId,
-            "expiration": item["expiration"],
+            "expiration": expiration,
         }
-        writes.append({"Put": {"TableName": table_name, "Item": link}})
-    aws.client("dynamodb").transact_write_items(TransactItems=[*_serialize(writes), *also])
-    return signing
+        for session in signing.sessions
+    ]
+    return _serialize([{"Put": {"TableName": table_name, "Item": link}} for link in links])
 
 
 def _serialize(writes: list[dict]) -> list[dict]:
@@ -234,7 +243,7 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     values = {":state": state, ":version": updated.version, ":expected": signing.version}
     assignments = ["#state = :state", "version = :version"]
     written = {**changes, "updatedAt": updated.updatedAt, "checkedAt": updated.updatedAt}
-    written["expiration"] = _expiration()
+    written["expiration"] = expiration()
     if state in FINAL_STATES and not signing.is_final:
         written["followUp"] = follow_up(ANNOUNCE, signing.signingId)
     for name, value in written.items():

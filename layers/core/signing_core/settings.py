@@ -83,6 +83,17 @@ class SignicatSettings:
         )
 
 
+# A start's uploads to Signicat run in threads. A start has at most 20 documents (the API's limit): all of them
+# at once make its uploads last as long as the slowest one (10 would make two rounds: bench.starts measures
+# 1.46 against 1.5 at 20 documents); Signicat's rate limits are undocumented, and a 429 is retried after its
+# Retry-After. The client's connection pool keeps one connection per concurrent call.
+DEFAULT_UPLOAD_CONCURRENCY = 20
+MAX_UPLOAD_CONCURRENCY = 20
+# API Gateway gives up after 29 s: past 10 MiB of uploaded documents a start is finished out of band
+# (docs/architecture.md, "Large starts", says why this much).
+DEFAULT_DEFER_START_BYTES = 10 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class StartSettings:
     """Starting a signing (the API and the intake): Signicat, the defaults of a request, the upload limit."""
@@ -92,15 +103,22 @@ class StartSettings:
     default_language: str
     default_sender_display_name: str | None  # shown to signers as the sender; None: Signicat's own default
     max_upload_bytes: int  # the largest uploaded or dropped document
+    upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY  # a start's documents uploaded to Signicat at once
 
     @classmethod
     def from_env(cls) -> StartSettings:
+        concurrency = env_int("UPLOAD_CONCURRENCY", DEFAULT_UPLOAD_CONCURRENCY)
+        if not 1 <= concurrency <= MAX_UPLOAD_CONCURRENCY:
+            raise ConfigurationError(
+                f"environment variable UPLOAD_CONCURRENCY must be 1 to {MAX_UPLOAD_CONCURRENCY}, got {concurrency}"
+            )
         return cls(
             signicat=SignicatSettings.from_env(),
             default_identity_provider=env_optional("DEFAULT_IDENTITY_PROVIDER"),
             default_language=env_optional("DEFAULT_LANGUAGE") or "en",
             default_sender_display_name=env_optional("SENDER_DISPLAY_NAME"),
             max_upload_bytes=env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+            upload_concurrency=concurrency,
         )
 
 
@@ -111,16 +129,37 @@ class ApiSettings:
     download_url_ttl_seconds: int
     max_document_bytes: int  # the largest inline document
     max_request_bytes: int  # a larger body is answered 413 before it is parsed
+    start_queue_url: str | None = None  # where large starts are finished (deferred_starting.py); None: never
+    defer_start_bytes: int = (
+        DEFAULT_DEFER_START_BYTES  # a start with more uploaded bytes than this is deferred
+    )
 
     @classmethod
     def from_env(cls) -> ApiSettings:
         return cls(
+            start_queue_url=env_optional("START_QUEUE_URL"),
+            defer_start_bytes=env_int("DEFER_START_BYTES", DEFAULT_DEFER_START_BYTES),
             start=StartSettings.from_env(),
             bucket=env("DOCUMENTS_BUCKET"),
             download_url_ttl_seconds=env_int("DOWNLOAD_URL_TTL_SECONDS", 900),
             max_document_bytes=env_int("MAX_DOCUMENT_BYTES", 4_500_000),
             # Inline documents travel base64 inside a Lambda payload (6 MB): beyond this, use an upload.
             max_request_bytes=env_int("MAX_REQUEST_BYTES", 6_000_000),
+        )
+
+
+@dataclass(frozen=True)
+class StartWorkerSettings:
+    start: StartSettings
+    bucket: str  # where the deferred start's documents wait under uploads/
+    max_attempts: int  # the attempt that fails after these many ends the signing FAILED
+
+    @classmethod
+    def from_env(cls) -> StartWorkerSettings:
+        return cls(
+            start=StartSettings.from_env(),
+            bucket=env("DOCUMENTS_BUCKET"),
+            max_attempts=env_int("MAX_START_ATTEMPTS", 3),
         )
 
 

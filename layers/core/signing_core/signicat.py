@@ -29,7 +29,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from signing_core import metrics, tracing
-from signing_core.settings import ConfigurationError, SignicatSettings
+from signing_core.settings import MAX_UPLOAD_CONCURRENCY, ConfigurationError, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
     OPERATIONS,
@@ -53,6 +53,7 @@ MAX_RETRY_AFTER_SECONDS = 20
 MAX_BACKOFF_SECONDS = 10.0
 TOKEN_MARGIN_SECONDS = 30.0
 SECRET_MAX_AGE_SECONDS = 300
+POOL_SIZE = MAX_UPLOAD_CONCURRENCY  # connections kept per host, one per concurrent call
 
 
 class _SignicatRetry(Retry):
@@ -67,7 +68,9 @@ class _SignicatRetry(Retry):
 
 
 class SignicatClient:
-    """One per container: it holds the connection pool and the access token."""
+    """One per container: it holds the connection pool and the access token. Safe to call from several
+    threads at once: `requests.Session` only reads its settings per call and urllib3's pool is thread-safe (one
+    connection per concurrent call, `POOL_SIZE`), the token cache is behind a lock."""
 
     def __init__(
         self,
@@ -94,7 +97,8 @@ class SignicatClient:
         self._clock = clock
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json"})
-        adapter = HTTPAdapter(max_retries=_retry_policy(retries, backoff_factor))
+        # One connection per concurrent call (a start's uploads run in threads): the pool never discards one.
+        adapter = HTTPAdapter(max_retries=_retry_policy(retries, backoff_factor), pool_maxsize=POOL_SIZE)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._token: str | None = None
@@ -123,12 +127,19 @@ class SignicatClient:
             response = self._call("POST", "/documents", data=payload, headers={"Content-Type": content_type})
         return json_object(response)
 
+    def delete_document(self, document_id: str) -> None:
+        self._call("DELETE", f"/documents/{path_id('document id', document_id)}").close()
+
     def create_document_collection(self, document_ids: list[str]) -> dict:
         """The collection of the documents, packaged into one PAdES when every session using it is signed."""
         if not isinstance(document_ids, list) or not document_ids:
             raise ValueError("document_ids must be a non-empty list of document ids")
         body = collection_body([identifier("document id", d) for d in document_ids])
         return json_object(self._call("POST", "/document-collections", json=body))
+
+    def delete_document_collection(self, collection_id: str) -> None:
+        path = f"/document-collections/{path_id('collection id', collection_id)}"
+        self._call("DELETE", path).close()
 
     def get_document_collection(self, collection_id: str) -> dict:
         """The collection with its `output.packages`: where a collection-level PAdES appears once packaged."""
@@ -182,14 +193,14 @@ class SignicatClient:
         body = kwargs.get("data")
         start = body.tell() if hasattr(body, "seek") else None
         try:
-            response = self._send_with_token(method, path, kwargs)
+            token = self._access_token()
+            response = self._send_with_token(method, path, kwargs, token)
             if response.status_code == 401:
                 response.close()
                 log.info("Signicat answered 401 to %s %s: minting a new token", method, path)
-                self._forget_token()
                 if start is not None:
                     body.seek(start)
-                response = self._send_with_token(method, path, kwargs)
+                response = self._send_with_token(method, path, kwargs, self._access_token(refused=token))
             if not response.ok:
                 error = SignicatError.from_response(response)
                 response.close()
@@ -202,8 +213,10 @@ class SignicatClient:
             raise
         return response
 
-    def _send_with_token(self, method: str, path: str, kwargs: dict[str, Any]) -> requests.Response:
-        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {self._access_token()}"}
+    def _send_with_token(
+        self, method: str, path: str, kwargs: dict[str, Any], token: str
+    ) -> requests.Response:
+        headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {token}"}
         return self._send(method, f"{self._api_url}{path}", **{**kwargs, "headers": headers})
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -214,9 +227,11 @@ class SignicatClient:
             limits = f"connect {self._timeout[0]} s, read {self._timeout[1]} s"
             raise SignicatUnavailable(0, code=code, detail=f"{method} {url} ({limits}): {exc}") from exc
 
-    def _access_token(self) -> str:
+    def _access_token(self, refused: str | None = None) -> str:
+        """The cached token, minted anew when it expired or when it is the one Signicat just `refused`. Calls run
+        in threads (a start's uploads): the lock makes the calls that saw the same token refused mint one."""
         with self._token_lock:
-            if self._token is None or self._clock() >= self._token_expires_at:
+            if self._token is None or self._token == refused or self._clock() >= self._token_expires_at:
                 try:
                     with tracing.subsegment("Signicat POST token", operation="POST token"):
                         self._token, self._token_expires_at = self._mint_token()
@@ -224,10 +239,6 @@ class SignicatClient:
                     error.operation = "issuing an access token"
                     raise
             return self._token
-
-    def _forget_token(self) -> None:
-        with self._token_lock:
-            self._token = None
 
     def _mint_token(self) -> tuple[str, float]:
         issued_at = self._clock()

@@ -35,8 +35,10 @@ DEFAULT_TOKEN_LIFETIME_SECONDS = 600  # Signicat's default when a token answer o
 OPERATIONS = {
     ("POST", "documents"): "uploading a document",
     ("GET", "documents"): "downloading a document",
+    ("DELETE", "documents"): "deleting a document",
     ("POST", "document-collections"): "creating the document collection",
     ("GET", "document-collections"): "reading the document collection",
+    ("DELETE", "document-collections"): "deleting the document collection",
     ("POST", "signing-sessions"): "creating the signing sessions",
     ("GET", "signing-sessions"): "reading a signing session",
     ("DELETE", "signing-sessions"): "deleting a signing session",

@@ -93,11 +93,14 @@ def lease_seconds(remaining_millis: int | None) -> int:
     return (remaining_millis // 1000 if remaining_millis is not None else 900) + LEASE_MARGIN_SECONDS
 
 
-def begin(request: StartRequest) -> Start:
+def begin(
+    request: StartRequest, signing_id: str | None = None, external_reference: str | None = None
+) -> Start:
     """Record the start before anything is created, or find the start of the same request.
 
     Raises `InProgress` while another attempt holds the lease, `Unprocessable` when a finished start had another
     content. A start whose lease ran out is taken over: the answer carries what it may have left at Signicat.
+    A start of a signing already recorded (a deferred start, deferred_starting.py) names its id and reference.
     """
     from botocore.exceptions import ClientError
 
@@ -108,8 +111,8 @@ def begin(request: StartRequest) -> Start:
             **_key(request.key),
             "requestKey": request.key,
             "fingerprint": request.fingerprint,
-            "signingId": str(uuid.uuid4()),
-            "externalReference": str(uuid.uuid4()),
+            "signingId": signing_id or str(uuid.uuid4()),
+            "externalReference": external_reference or str(uuid.uuid4()),
             "state": STARTING,
             "attempt": 1,
             "leaseUntil": now + request.lease_seconds,

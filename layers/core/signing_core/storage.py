@@ -250,6 +250,15 @@ def delete_every_version(bucket: str, key: str) -> None:
             raise RuntimeError(f"could not delete every version of {key}: {answer['Errors']}")
 
 
+def put_bytes(bucket: str, key: str, body: bytes, content_type: str) -> str | None:
+    """Store `body`; the version written (None in a bucket without versioning)."""
+    return (
+        aws.client("s3")
+        .put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        .get("VersionId")
+    )
+
+
 def put_json(bucket: str, key: str, body: dict[str, Any]) -> None:
     aws.client("s3").put_object(
         Bucket=bucket,

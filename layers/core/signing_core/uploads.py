@@ -8,7 +8,8 @@ from typing import Any
 
 from signing_core import storage
 from signing_core.errors import InvalidInput
-from signing_core.starting import Document, check_document
+from signing_core.signing_requests import Document
+from signing_core.start_checks import check_document
 from signing_core.timestamps import iso
 from signing_core.vocabulary import CONTENT_TYPES
 
@@ -40,10 +41,18 @@ def uploaded_document(
         uuid.UUID(upload_id)
     except ValueError:
         raise InvalidInput(f"uploadId {upload_id!r} is not an upload id") from None
-    key = storage.upload_key(upload_id)
-    found = storage.peek(bucket, key, 8)
+    return stored_document(filename, content_type, storage.upload_key(upload_id), None, bucket, max_bytes)
+
+
+def stored_document(
+    filename: str, content_type: str, key: str, version_id: str | None, bucket: str, max_bytes: int
+) -> Document:
+    """A document under uploads/ (its current version, or the one named), checked as an inline one is."""
+    found = storage.peek(bucket, key, 8, version_id)
     if found is None:
-        raise InvalidInput(f"no uploaded document for uploadId {upload_id} (never uploaded, or expired)")
+        raise InvalidInput(
+            f"no uploaded document for uploadId {key.removeprefix('uploads/')} (never uploaded, or expired)"
+        )
     # The presigned URL stays valid after this check: what is sent is the version checked, not a later PUT.
     document = Document(
         filename,
@@ -51,12 +60,33 @@ def uploaded_document(
         lambda: storage.open_stream(bucket, key, found.version_id),
         found.head,
         found.size,
+        upload=(key, found.version_id),
     )
     check_document(document, max_bytes)
     return document
+
+
+def stored_inline(document: Document, bucket: str) -> Document:
+    """An inline document put under uploads/, so that a message can name it (a deferred start's documents)."""
+    key = storage.upload_key(str(uuid.uuid4()))
+    version_id = storage.put_bytes(bucket, key, document.body(), document.content_type)
+    return Document(
+        document.filename,
+        document.content_type,
+        document.content,
+        document.head,
+        document.size,
+        upload=(key, version_id),
+    )
 
 
 def forget_uploads(upload_ids: list[str], bucket: str) -> None:
     """Uploaded documents are copied to Signicat once; keeping any version would only keep personal data longer."""
     for upload_id in upload_ids:
         storage.delete_every_version(bucket, storage.upload_key(upload_id))
+
+
+def forget_stored(documents: list[Document], bucket: str) -> None:
+    for document in documents:
+        if document.upload is not None:
+            storage.delete_every_version(bucket, document.upload[0])
