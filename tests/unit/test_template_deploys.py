@@ -111,6 +111,7 @@ def test_every_dead_letter_queue_has_an_alarm():
         "IntakeDeadLetterQueue",
         "ReconcilerDeadLetterQueue",
         "VerifierDeadLetterQueue",
+        "StartDeadLetterQueue",
     }
     assert watched == dead_letter_queues
 

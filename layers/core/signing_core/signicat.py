@@ -112,7 +112,8 @@ class SignicatClient:
 
     def close(self) -> None:
         """Forget the access token and close the pooled connections."""
-        self._forget_token()
+        with self._token_lock:
+            self._token, self._token_expires_at = None, 0.0
         self._session.close()
 
     # --- Sign API v2 -------------------------------------------------------------------------------
