@@ -1,5 +1,5 @@
-"""The chaos run: N signings through the offline stack with the emulator's faults on, then a count of what was
-lost and what was done twice.
+"""The chaos run: N signings through the offline stack with the emulator's faults on and a seeded mix of what
+signers and callers do, then a count of what was lost, done twice, ended wrongly or never announced.
 
     python -m local.chaos --signings 1000 [--clients 4] [--seed 7] [--deadline 600] [--out out/chaos-report.json]
 
@@ -9,8 +9,12 @@ schedule, recovers those); some PAdES downloads stall mid-body longer than the p
 timeout, so the runtime kills the worker mid-stream and the package queue (its visibility lowered to match)
 hands the batch out again. Clients retry a POST /signings answered 5xx/409/429 with the same Idempotency-Key.
 
-Writes the report (docs/chaos.md explains every field) and exits 1 on any lost, duplicated or unstarted
-signing, 0 otherwise.
+The mix (local/chaos_mix.py, from the seed): API or drop folder (clashing names), one to three signers in
+parallel or sequence, everyone signs / one rejects / the caller cancels before, racing or after the last
+signature. Each signing's expected final state follows from what was done to it.
+
+Writes the report (docs/chaos.md explains every field) and exits 1 on any lost, duplicated, unstarted, wrongly
+ended or unannounced signing, 0 otherwise.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ CANCEL_BEFORE, CANCEL_RACING, CANCEL_AFTER = "before", "racing", "after"
 ORIGIN_API, ORIGIN_DROP = "api", "drop"
 DROP_SHARE = 0.25
 OUTCOME_WEIGHTS = {SIGN: 0.45, REJECT: 0.20, CANCEL: 0.35}
+RACE_WINDOW = 0.6  # seconds: about what a cancel takes through the API, so either side may win
 CANCEL_AFTER_DELAY = 1.0  # seconds after the last signature: the signing is being packaged or stored
 DROP_RECEIPT_TIMEOUT = 180  # seconds for the drop folder's receipt (the intake retries through the faults)
 DELETE_ATTEMPTS = 8
@@ -44,6 +45,7 @@ class Plan:
     outcome: str  # sign, reject or cancel
     rejecter: int = 0  # which signer rejects (the ones before sign first)
     cancel_timing: str | None = None
+    race_delay: float = 0.0  # racing: the last signer signs this long after the cancel was sent
     drop_name: str | None = None  # incoming/<drop_name>
 
 
@@ -71,6 +73,7 @@ def plan_mix(count: int, seed: int) -> list[Plan]:
                 cancel_timing=rng.choice([CANCEL_BEFORE, CANCEL_RACING, CANCEL_AFTER])
                 if outcome == CANCEL
                 else None,
+                race_delay=round(rng.uniform(0, RACE_WINDOW), 3),
                 drop_name=drop_name,
             )
         )
@@ -203,6 +206,7 @@ class Signers:
         elif plan.cancel_timing == CANCEL_RACING:
             racing = threading.Thread(target=self.cancel, args=(signing_id, cancel), daemon=True)
             racing.start()
+            time.sleep(plan.race_delay)
             self._session(last, "sign", refused)
             racing.join()
         else:
