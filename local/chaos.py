@@ -1,5 +1,5 @@
-"""The chaos run: N signings through the offline stack with the emulator's faults on, then a count of what was
-lost and what was done twice.
+"""The chaos run: N signings through the offline stack with the emulator's faults on and a seeded mix of what
+signers and callers do, then a count of what was lost, done twice, ended wrongly or never announced.
 
     python -m local.chaos --signings 1000 [--clients 4] [--seed 7] [--deadline 600] [--out out/chaos-report.json]
 
@@ -9,14 +9,19 @@ schedule, recovers those); some PAdES downloads stall mid-body longer than the p
 timeout, so the runtime kills the worker mid-stream and the package queue (its visibility lowered to match)
 hands the batch out again. Clients retry a POST /signings answered 5xx/409/429 with the same Idempotency-Key.
 
-Writes the report (docs/chaos.md explains every field) and exits 1 on any lost, duplicated or unstarted
-signing, 0 otherwise.
+The mix (local/chaos_mix.py, from the seed): API or drop folder (clashing names), one to three signers in
+parallel or sequence, everyone signs / one rejects / the caller cancels before, racing or after the last
+signature. Each signing's expected final state follows from what was done to it.
+
+Writes the report (docs/chaos.md explains every field) and exits 1 on any lost, duplicated, unstarted, wrongly
+ended or unannounced signing, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -37,6 +42,8 @@ from typing import Any
 
 import requests
 
+from local import chaos_mix
+from local.chaos_mix import Cancel, Plan
 from local.rie import REPO
 
 FINAL_STATES = {"COMPLETED", "FAILED", "REJECTED", "EXPIRED", "CANCELLED"}
@@ -62,7 +69,6 @@ WORKER_POLLERS = 2  # SQS pollers on the package queue, so two batches run at on
 POST_ATTEMPTS = 10
 HTTP_TIMEOUT = 60
 RETRYABLE = {409, 429, 500, 502, 503, 504}
-_DEFERRED_SIGNED = re.compile(r"signing (\S+) is signed but its PAdES is not packaged yet")
 _REPORT_LINE = re.compile(
     r"^REPORT RequestId: \S+\s+(?:Init Duration: [\d.]+ ms\s+)?Duration: ([\d.]+) ms", re.M
 )
@@ -78,6 +84,7 @@ class Client:
 
     index: int
     external_reference: str
+    plan: Plan
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     answers: list[int] = field(default_factory=list)  # HTTP status of every POST attempt
     signing_id: str | None = None
@@ -86,6 +93,8 @@ class Client:
     started_at: float = 0.0  # first POST, wall clock
     signed_at: float = 0.0  # the signer signed at the emulator, wall clock
     error: str | None = None
+    cancel: Cancel | None = None  # the caller's DELETE, when the plan cancels
+    refused: list[str] = field(default_factory=list)  # signers' actions the emulator refused (a cancel won)
 
 
 @cache
@@ -104,16 +113,19 @@ def signing_request(client: Client) -> dict[str, Any]:
         "documents": [
             {"filename": "agreement.pdf", "contentType": "application/pdf", "content": document_b64()}
         ],
-        "signers": [{"email": f"signer{client.index}@example.com"}],
+        "signers": [{"email": email} for email in chaos_mix.signer_emails(client.plan, client.index)],
+        "signingOrder": client.plan.order,
     }
 
 
 class Clients:
     """A small pool of client threads, each with its own HTTP session, behaving like a careful real client."""
 
-    def __init__(self, api_url: str, emulator_url: str) -> None:
+    def __init__(self, api_url: str, emulator_url: str, s3: Any, bucket: str) -> None:
         self.api_url = api_url
         self.emulator_url = emulator_url
+        self.s3, self.bucket = s3, bucket  # the drop folder
+        self.signers = chaos_mix.Signers(api_url, emulator_url)
         self._local = threading.local()
 
     def _http(self) -> requests.Session:
@@ -123,9 +135,15 @@ class Clients:
 
     def run(self, client: Client) -> Client:
         try:
-            self._start(client)
+            if client.plan.origin == chaos_mix.ORIGIN_DROP:
+                self._drop(client)
+            else:
+                self._start(client)
             if client.signing_id:
-                self._sign(client)
+                client.cancel, client.refused = self.signers.act(
+                    client.plan, client.signing_id, client.session_ids
+                )
+                client.signed_at = time.time()
         except Exception as error:
             client.error = f"{type(error).__name__}: {error}"
         return client
@@ -159,12 +177,22 @@ class Clients:
                     return
             time.sleep(min(8.0, 0.25 * 2**attempt))
 
-    def _sign(self, client: Client) -> None:
-        for session_id in client.session_ids:
-            url = f"{self.emulator_url}/_emulator/signing-sessions/{session_id}/sign"
-            answer = self._http().post(url, timeout=HTTP_TIMEOUT)
-            answer.raise_for_status()
-        client.signed_at = time.time()
+    def _drop(self, client: Client) -> None:
+        """Put the document under incoming/<name> and find its signing in the receipt the drop folder writes."""
+        name = client.plan.drop_name
+        client.started_at = time.time()
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=f"incoming/{name}",
+            Body=chaos_mix.drop_body(client.plan, base64.b64decode(document_b64()), client.index),
+            Metadata=chaos_mix.drop_metadata(client.plan, client.index, client.external_reference),
+        )
+        receipt = chaos_mix.wait_for_receipt(self.s3, self.bucket, name, client.external_reference)
+        if receipt is None or not receipt.get("signingId"):
+            client.error = f"incoming/{name}: no receipt with a signing: {receipt}"
+            return
+        client.signing_id = receipt["signingId"]
+        client.session_ids = [session["sessionId"] for session in receipt["sessions"]]
 
 
 # --- the stack --------------------------------------------------------------------------------------
@@ -297,6 +325,53 @@ def stored_document_problem(stack: Any, document: dict[str, Any] | None) -> str 
     return None
 
 
+def event_bus_name(stack: Any) -> str:
+    """The bus the functions announce on, as the stack resolved their EVENT_BUS_NAME."""
+    for runner in stack.functions.values():
+        if runner.spec.environment.get("EVENT_BUS_NAME"):
+            return runner.spec.environment["EVENT_BUS_NAME"]
+    raise ChaosError("no function of the stack has EVENT_BUS_NAME")
+
+
+class Announcements:
+    """The product's final-state events, as another system sees them: an EventBridge rule (moto server) on the
+    functions' bus routes source esign.signing to a queue of the run's own, read here."""
+
+    RULE = "chaos-announced"
+
+    def __init__(self, stack: Any) -> None:
+        self.sqs, events = stack.client("sqs"), stack.client("events")
+        self.url = self.sqs.create_queue(QueueName=f"{stack.prefix}-announced")["QueueUrl"]
+        bus = event_bus_name(stack)
+        events.put_rule(
+            Name=self.RULE, EventBusName=bus, EventPattern=json.dumps({"source": ["esign.signing"]})
+        )
+        events.put_targets(
+            Rule=self.RULE, EventBusName=bus, Targets=[{"Id": "queue", "Arn": _arn_of(stack, self.url)}]
+        )
+        self.states: dict[str, list[str]] = defaultdict(list)  # signingId -> the states announced, in order
+
+    def read(self) -> dict[str, list[str]]:
+        while messages := self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", []):
+            for message in messages:
+                detail = json.loads(message["Body"]).get("detail") or {}
+                self.states[str(detail.get("signingId"))].append(str(detail.get("state")))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return self.states
+
+    def wait(self, finals: dict[str, str], timeout: float) -> tuple[dict[str, list[str]], float]:
+        """Until every final signing's state was announced (the reconciler re-announces), or the timeout."""
+        began = time.monotonic()
+        while True:
+            states = self.read()
+            missing = [sid for sid, state in finals.items() if state not in states.get(sid, [])]
+            if not missing or time.monotonic() - began > timeout:
+                return states, time.monotonic() - began
+            time.sleep(1)
+
+
 def dead_letters(stack: Any) -> list[dict[str, Any]]:
     """The dead-letter queue's messages, read without deleting them (each once, by message id)."""
     sqs = stack.client("sqs")
@@ -360,6 +435,48 @@ class Logs:
         return {name: len(_REPORT_LINE.findall(text)) for name, text in self.text.items()}
 
 
+def drop_folder_problem(stack: Any, client: Client, item: dict[str, Any]) -> str | None:
+    """None when the dropped name's receipt has the final state and, when COMPLETED, its copy is the PAdES."""
+    s3, bucket, name = stack.client("s3"), stack.info["intakeBucket"], client.plan.drop_name
+    receipt_key = f"receipts/{name}/{client.signing_id}.json"
+    try:
+        receipt = json.loads(s3.get_object(Bucket=bucket, Key=receipt_key)["Body"].read())
+    except Exception as error:
+        return f"{receipt_key} unreadable: {error}"
+    if receipt.get("state") != item["state"]:
+        return f"{receipt_key} says {receipt.get('state')}, the signing is {item['state']}"
+    if item["state"] != "COMPLETED":
+        return None
+    copy_key = f"copies/{name}/{client.signing_id}.pdf"
+    try:
+        body = s3.get_object(Bucket=bucket, Key=copy_key)["Body"].read()
+    except Exception as error:
+        return f"{copy_key} unreadable: {error}"
+    if hashlib.sha256(body).hexdigest() != item["signedDocument"]["sha256"]:
+        return f"{copy_key} is not the signing's PAdES"
+    return None
+
+
+def transitions_allowed(plan: Plan) -> int:
+    """The highest `version` a signing of this plan can reach with every change applied once."""
+    session_steps = plan.signers + (plan.signers - 1 if plan.order == "sequential" else 0)
+    return 1 + session_steps + 2
+
+
+def _wrong_state(client: Client, item: dict[str, Any], expected: list[str]) -> dict[str, Any]:
+    return {
+        "signingId": client.signing_id,
+        "index": client.index,
+        "state": item["state"],
+        "expected": expected,
+        "plan": dataclasses.asdict(client.plan),
+        "cancelAnswers": client.cancel.answers if client.cancel else None,
+        "cancelDetail": client.cancel.detail if client.cancel else None,
+        "refused": client.refused,
+        "failure": item.get("failure"),
+    }
+
+
 # --- the report --------------------------------------------------------------------------------------
 
 
@@ -391,13 +508,15 @@ def build_report(
     logs: Logs,
     stats: dict[str, Any],
     timings: dict,
+    announced: dict[str, list[str]],
 ) -> dict[str, Any]:
     started = [client for client in clients if client.signing_id]
     unstarted = [client for client in clients if not client.signing_id]
     versions = s3_versions(stack)
     records = logs.worker_records()
 
-    # Lost: started but not COMPLETED by the deadline, or COMPLETED without its object in S3.
+    # Lost: started but not final by the deadline, or COMPLETED without its object in S3 (and, when dropped,
+    # without its copy and final receipt beside the dropped name).
     lost = []
     for client in started:
         item = items.get(client.signing_id)
@@ -405,41 +524,64 @@ def build_report(
         problem = None
         if item is None:
             problem = "no signing item"
-        elif state != "COMPLETED":
-            problem = f"{state} at the deadline" + (
-                f" ({item.get('failure')})" if item.get("failure") else ""
-            )
-        else:
+        elif state not in FINAL_STATES:
+            problem = f"{state} at the deadline"
+        elif state == "COMPLETED":
             problem = stored_document_problem(stack, item.get("signedDocument"))
+        if not problem and item and client.plan.drop_name and state in FINAL_STATES:
+            problem = drop_folder_problem(stack, client, item)
         if problem:
             lost.append({"signingId": client.signing_id, "index": client.index, "problem": problem})
 
+    # Wrong final states: a final state other than what the run's actions call for (chaos_mix.expected_states).
+    wrong_states = []
+    for client in started:
+        state = items.get(client.signing_id, {}).get("state")
+        expected = chaos_mix.expected_states(client.plan, client.cancel)
+        if state in FINAL_STATES and state not in expected:
+            wrong_states.append(_wrong_state(client, items[client.signing_id], sorted(expected)))
+
+    # Unannounced: a final signing whose final state no EventBridge event announced.
+    finals = {
+        client.signing_id: items[client.signing_id]["state"]
+        for client in started
+        if items.get(client.signing_id, {}).get("state") in FINAL_STATES
+    }
+    unannounced = [
+        {"signingId": sid, "state": state, "announced": announced.get(sid, [])}
+        for sid, state in finals.items()
+        if state not in announced.get(sid, [])
+    ]
+    announced_otherwise = [
+        {"signingId": sid, "state": state, "announced": announced[sid]}
+        for sid, state in finals.items()
+        if set(announced.get(sid, [])) - {state}
+    ]
+    wrong_states += [{**entry, "problem": "announced another state"} for entry in announced_otherwise]
+
     # Duplicates, three ways.
-    # 1. S3: one version per signing under signed/<signingId>.pdf; any more (or a delete marker) is a second store.
+    # 1. S3: one version under signed/<signingId>.pdf per COMPLETED signing; any more (or a delete marker) is a
+    #    second store, and a key of no COMPLETED signing is an object without its record (or a cancelled
+    #    signing's left-over PAdES).
     extra_versions = {key: len(found) - 1 for key, found in versions.items() if len(found) > 1}
-    known_keys = {f"signed/{client.signing_id}.pdf" for client in started}
+    known_keys = {f"signed/{sid}.pdf" for sid, state in finals.items() if state == "COMPLETED"}
     stray_keys = sorted(set(versions) - known_keys)
     # 2. Transitions. repository.transition() is the only writer of `version`: create() writes 1, and every
     #    transition is one conditional update `version = :expected` that sets version + 1, so version - 1 is
-    #    the number of transitions applied, none of them twice. A one-session signing reaches COMPLETED in one
-    #    transition (1 -> 2), or passes through SIGNED when a worker saw the session signed before its PAdES
-    #    was packaged (_record(SIGNED), then COMPLETED: 3). SIGNED -> SIGNED (same state, changes only) is
-    #    allowed too, once per such deferral. So: version <= 2 + the worker's "signed but not packaged yet"
-    #    deferrals for that signing (each is logged); anything above is a transition done twice.
-    signed_deferrals: Counter[str] = Counter()
-    for record in records:
-        match = _DEFERRED_SIGNED.search(str(record.get("reason", "")))
-        if match:
-            signed_deferrals[match.group(1)] += 1
+    #    the number of transitions applied, none of them twice. A transition is written only when what Signicat
+    #    reports changed, and session states only move forward: each session at most once from BLOCKED to
+    #    READY (sequential, after the first) and once from READY to SIGNED, the signing once to SIGNED and
+    #    once to its final state. So version <= 1 + those session steps + 2; anything above is a change
+    #    applied twice.
     version_histogram: Counter[int] = Counter()
     extra_transitions = []
     for client in started:
         item = items.get(client.signing_id)
-        if not item or item.get("state") != "COMPLETED":
+        if not item or item.get("state") not in FINAL_STATES:
             continue
         version = int(item["version"])
         version_histogram[version] += 1
-        allowed = 2 + signed_deferrals[client.signing_id]
+        allowed = transitions_allowed(client.plan)
         if version > allowed:
             extra_transitions.append({"signingId": client.signing_id, "version": version, "allowed": allowed})
     # 3. Signings: one request (one Idempotency-Key, one externalReference) must start one signing.
@@ -451,6 +593,7 @@ def build_report(
     duplicates = (
         sum(extra_versions.values()) + len(stray_keys) + len(extra_transitions) + sum(extra_signings.values())
     )
+    announcements = Counter(len(found) for sid, found in announced.items() if sid in finals)
 
     # The dead-letter queue: what sits there, and why (the worker's own log says what happened to each event).
     by_event: dict[str, list[dict]] = defaultdict(list)
@@ -505,10 +648,24 @@ def build_report(
         "started": len(started),
         "unstarted": len(unstarted),
         "completed": sum(1 for c in started if items.get(c.signing_id, {}).get("state") == "COMPLETED"),
+        "finalStates": dict(sorted(Counter(finals.values()).items())),
         "lost": len(lost),
         "duplicates": duplicates,
-        "ok": not lost and not duplicates and not unstarted,
+        "wrongFinalStates": len(wrong_states),
+        "unannounced": len(unannounced),
+        "ok": not lost and not duplicates and not unstarted and not wrong_states and not unannounced,
+        "mix": chaos_mix.mix_counts([c.plan for c in clients], [c.cancel for c in clients]),
         "lostSignings": lost[:50],
+        "wrongFinalStateSignings": wrong_states[:50],
+        "unannouncedSignings": unannounced[:50],
+        "announcements": {
+            "events": sum(len(found) for found in announced.values()),
+            "eventsPerFinalSigning": {str(k): v for k, v in sorted(announcements.items())},
+            "announcedAnotherState": len(announced_otherwise),
+            "announcedAnotherStateDetail": announced_otherwise[:50],
+            "note": "at least once: a signing may be announced again (a retried message, the reconciler); "
+            "an event naming a state other than the final one is a wrong final state",
+        },
         "unstartedSignings": [
             {"index": c.index, "answers": c.answers, "error": c.error} for c in unstarted[:50]
         ],
@@ -520,10 +677,9 @@ def build_report(
             "extraTransitionsBySigning": extra_transitions[:50],
             "extraSignings": sum(extra_signings.values()),
             "extraSigningsByReference": dict(list(extra_signings.items())[:50]),
-            "completedVersionHistogram": {str(k): v for k, v in sorted(version_histogram.items())},
-            "signedButNotPackagedDeferrals": sum(signed_deferrals.values()),
-            "rule": "version <= 2 + the signing's 'signed but not packaged yet' deferrals "
-            "(1 on create, +1 per transition; COMPLETED directly is 2, through SIGNED 3)",
+            "finalVersionHistogram": {str(k): v for k, v in sorted(version_histogram.items())},
+            "rule": "version <= 1 + 2 + each session's forward steps (BLOCKED->READY after the first "
+            "sequential signer, READY->SIGNED): 1 on create, +1 per transition",
         },
         "dlq": {
             "messages": len(dlq_messages),
@@ -580,15 +736,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         emulator_url = stack.info["emulatorUrl"]
         requests.post(f"{emulator_url}/_emulator/reset-stats", timeout=10).raise_for_status()
-        pool = Clients(stack.info["apiUrl"], emulator_url)
+        announcements = Announcements(stack)
+        pool = Clients(stack.info["apiUrl"], emulator_url, stack.client("s3"), stack.info["intakeBucket"])
         run_id = uuid.uuid4().hex[:8]
-        clients = [Client(index, f"chaos-{run_id}-{index}") for index in range(args.signings)]
-        done = 0
-        with ThreadPoolExecutor(args.clients, thread_name_prefix="chaos-client") as executor:
-            for _ in executor.map(pool.run, clients):
-                done += 1
+        plans = chaos_mix.plan_mix(args.signings, args.seed)
+        clients = [Client(index, f"chaos-{run_id}-{index}", plan) for index, plan in enumerate(plans)]
+        # Drops wait for the intake (retried after the notification queue's visibility timeout when Signicat
+        # failed it): their own threads, so that the API's clients keep their pace meanwhile.
+        with (
+            ThreadPoolExecutor(args.clients, thread_name_prefix="chaos-client") as api_callers,
+            ThreadPoolExecutor(args.clients, thread_name_prefix="chaos-dropper") as droppers,
+        ):
+            running = [
+                (droppers if client.plan.origin == chaos_mix.ORIGIN_DROP else api_callers).submit(
+                    pool.run, client
+                )
+                for client in clients
+            ]
+            for done, _ in enumerate(as_completed(running), start=1):
                 if done % max(1, args.signings // 10) == 0:
-                    progress(f"{done}/{args.signings} started and signed")
+                    progress(f"{done}/{args.signings} started and acted on")
         all_signed = time.monotonic()
         ids = {client.signing_id for client in clients if client.signing_id}
         items = wait_until_final(stack, ids, all_signed + args.deadline, progress)
@@ -598,6 +765,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"package queue {'drained' if drained else 'NOT drained'} after {drain_seconds:.1f}s; checking"
         )
         items = {item["signingId"]: item for item in signing_items(stack)}
+        finals = {
+            sid: item["state"] for sid, item in items.items() if sid in ids and item["state"] in FINAL_STATES
+        }
+        announced, announce_seconds = announcements.wait(finals, args.announce_wait)
+        progress(f"announcements read after {announce_seconds:.1f}s more; checking")
         stats = requests.get(f"{emulator_url}/_emulator/stats", timeout=10).json()
         timings = {
             "stackStartSeconds": round(stack_ready - began, 1),
@@ -605,11 +777,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "untilAllFinalSeconds": round(all_final - all_signed, 1),
             "drainSeconds": round(drain_seconds, 1),
             "queueDrained": drained,
+            "announcementWaitSeconds": round(announce_seconds, 1),
             "totalSeconds": round(all_final - stack_ready, 1),
         }
-        report = build_report(stack, clients, items, Logs(stack.info["logs"]), stats, timings)
+        report = build_report(stack, clients, items, Logs(stack.info["logs"]), stats, timings, announced)
         report["settings"] = {
             "seed": args.seed,
+            "mix": {
+                "dropShare": chaos_mix.DROP_SHARE,
+                "outcomeWeights": chaos_mix.OUTCOME_WEIGHTS,
+                "signers": "1 to 3, uniform",
+                "signingOrder": "parallel or sequential, even",
+                "cancelTimings": [chaos_mix.CANCEL_BEFORE, chaos_mix.CANCEL_RACING, chaos_mix.CANCEL_AFTER],
+                "dropNames": "clash-<k>.pdf, clash-<k>.txt, clash-<k>.pdf",
+            },
             "clients": args.clients,
             "faults": {**FAULTS, "stall_seconds": args.worker_timeout + STALL_EXTRA},
             "workerTimeoutSeconds": args.worker_timeout,
@@ -641,12 +822,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--signings", type=int, default=1000, help="how many signings (default 1000)")
     parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--seed", type=int, default=7, help="the emulator's fault seed (default 7)")
+    parser.add_argument(
+        "--seed", type=int, default=7, help="the seed of the emulator's faults and of the mix (default 7)"
+    )
     parser.add_argument(
         "--deadline", type=float, default=600, help="seconds after the last signature for all to be final"
     )
     parser.add_argument(
         "--drain", type=float, default=120, help="seconds to wait for the package queue to empty"
+    )
+    parser.add_argument(
+        "--announce-wait",
+        type=float,
+        default=60,
+        help="seconds to wait for every final state's EventBridge event once all are final",
     )
     parser.add_argument(
         "--worker-timeout", type=int, default=WORKER_TIMEOUT, help="package worker timeout, s"
@@ -660,7 +849,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--signings and --clients must be at least 1")
     report = run(args)
     out = Path(args.out)
-    summary = {key: report[key] for key in ("signings", "completed", "lost", "duplicates", "unstarted")}
+    summary = {
+        key: report[key]
+        for key in (
+            "signings",
+            "completed",
+            "finalStates",
+            "lost",
+            "duplicates",
+            "wrongFinalStates",
+            "unannounced",
+            "unstarted",
+            "mix",
+        )
+    }
     print(
         json.dumps(
             {

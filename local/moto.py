@@ -6,15 +6,35 @@ With `access_control=True` every request passes local.access_control first (IAM 
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.s3 import notifications as s3_notifications
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from local.access_control import AccessControl
+
+_moto_s3_event = s3_notifications._get_s3_event
+_sequencer = itertools.count(1)
+
+
+def _s3_event_as_aws_sends_it(event_name, bucket, key, notification_id):
+    """moto's S3 notification names key, size and eTag only; AWS's also carries the object's `versionId` (in a
+    versioned bucket) and a `sequencer`, which tell two uploads of the same bytes under one key apart."""
+    event = _moto_s3_event(event_name, bucket, key, notification_id)
+    for record in event["Records"]:
+        found = record["s3"]["object"]
+        found["sequencer"] = f"{next(_sequencer):016X}"
+        if bucket.is_versioned and key.version_id and key.version_id != "null":
+            found["versionId"] = key.version_id
+    return event
+
+
+s3_notifications._get_s3_event = _s3_event_as_aws_sends_it
 
 
 class _QuietRequestHandler(MotoRequestHandler):

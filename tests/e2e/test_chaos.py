@@ -1,4 +1,5 @@
-"""The chaos run as a real subprocess, small: nothing lost, nothing done twice, and every fault really injected."""
+"""The chaos run as a real subprocess, small: nothing lost, nothing done twice, every signing in the final state
+what was done to it calls for and announced, every kind of the mix and every fault really there."""
 
 from __future__ import annotations
 
@@ -17,6 +18,29 @@ from local.rie import BUILD_DIR, REPO, RUNTIME_PYTHON
 pytestmark = pytest.mark.e2e
 SIGNINGS = 40
 FAULT_KINDS = ("error", "throttle", "duplicate", "reorder", "drop", "stall")
+MIX_KINDS = (
+    "origin.api",
+    "origin.drop",
+    "signers.1",
+    "signers.2",
+    "signers.3",
+    "order.parallel",
+    "order.sequential",
+    "outcome.sign",
+    "outcome.reject",
+    "outcome.cancel",
+    "reject.firstSigner",
+    "reject.afterOthersSigned",
+    "cancel.beforeLastSignature",
+    "cancel.racingLastSignature",
+    "cancel.afterLastSignature",
+    "cancel.answered200",
+    "cancel.answered409",
+    "drop.pdf",
+    "drop.txt",
+    "drop.sameNameAgain",
+    "drop.otherExtensionSameStem",
+)
 
 
 def _processes_using(endpoint_url: str) -> list[int]:
@@ -55,10 +79,28 @@ def test_chaos_run_loses_nothing_and_does_nothing_twice(chaos):
     finished, report = chaos
 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    assert report["signings"] == report["started"] == report["completed"] == SIGNINGS
+    assert report["signings"] == report["started"] == sum(report["finalStates"].values()) == SIGNINGS
     assert report["lost"] == 0, report["lostSignings"]
     assert report["duplicates"] == 0, report["duplicateDetail"]
     assert report["unstarted"] == 0, report["unstartedSignings"]
+
+
+def test_chaos_run_ends_each_signing_as_what_was_done_to_it_calls_for_and_announces_it(chaos):
+    _, report = chaos
+
+    assert report["wrongFinalStates"] == 0, report["wrongFinalStateSignings"]
+    assert report["unannounced"] == 0, report["unannouncedSignings"]
+    assert {"COMPLETED", "REJECTED", "CANCELLED"} <= set(report["finalStates"]), report["finalStates"]
+    assert report["announcements"]["events"] >= SIGNINGS
+
+
+def test_chaos_run_mixed_every_kind_of_signing(chaos):
+    _, report = chaos
+
+    mix = report["mix"]
+    assert {kind: mix.get(kind, 0) for kind in MIX_KINDS if not mix.get(kind)} == {}
+    assert sum(mix[f"origin.{origin}"] for origin in ("api", "drop")) == SIGNINGS
+    assert report["settings"]["seed"] == 7  # the mix is the seed's: the same run again is the same mix
 
 
 def test_chaos_run_injected_every_kind_of_fault(chaos):

@@ -1,3 +1,4 @@
+import json
 import socket
 import threading
 
@@ -34,3 +35,42 @@ def test_moto_server_serves_aws_apis_on_a_local_port_and_stops_cleanly():
 def test_endpoint_before_start_is_a_clear_error():
     with pytest.raises(RuntimeError, match="not started"):
         _ = MotoServer().endpoint_url
+
+
+def test_s3_notifications_name_the_object_version_and_carry_a_sequencer_as_aws_sends_them():
+    """The same bytes put twice under one key are two uploads: AWS's notifications tell them apart by versionId
+    (versioned bucket) and sequencer; moto's name only key, size and eTag."""
+    with MotoServer() as moto:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
+        )
+        s3, sqs = (session.client(name, endpoint_url=moto.endpoint_url) for name in ("s3", "sqs"))
+        url = sqs.create_queue(QueueName="notified")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for bucket, versioned in (("versioned", True), ("plain", False)):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+            if versioned:
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket,
+                NotificationConfiguration={
+                    "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+                },
+            )
+        put = [s3.put_object(Bucket="versioned", Key="incoming/a.pdf", Body=b"%PDF-same") for _ in range(2)]
+        s3.put_object(Bucket="plain", Key="incoming/a.pdf", Body=b"%PDF-same")
+
+        objects = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                body = json.loads(message["Body"])
+                objects += [(r["s3"]["bucket"]["name"], r["s3"]["object"]) for r in body.get("Records", [])]
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    versioned = [found for bucket, found in objects if bucket == "versioned"]
+    assert sorted(found["versionId"] for found in versioned) == sorted(answer["VersionId"] for answer in put)
+    (plain,) = [found for bucket, found in objects if bucket == "plain"]
+    assert "versionId" not in plain  # an unversioned bucket's objects have none
+    sequencers = [found["sequencer"] for _, found in objects]
+    assert len(set(sequencers)) == 3
+    assert all(len(s) == 16 and int(s, 16) >= 0 for s in sequencers)
