@@ -12,6 +12,7 @@ import argparse
 import base64
 import contextlib
 import dataclasses
+import faulthandler
 import hashlib
 import json
 import signal
@@ -350,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     progress = Progress()
     signal.signal(signal.SIGTERM, interrupt)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` shows where a stop is stuck
     try:
         return run(args, progress)
     except DemoFailed as failure:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import faulthandler
 import os
 import signal
 import sys
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     signal.signal(signal.SIGTERM, interrupt)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` shows where a stop is stuck
     stop_with_parent()
     stack = LocalStack(out_dir=out_dir)
     try:

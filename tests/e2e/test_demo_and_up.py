@@ -75,10 +75,23 @@ class Running:
         raise AssertionError(f"no line with {text!r}; output so far:\n" + "\n".join(self.lines))
 
     def finish(self, timeout: float = 90) -> tuple[int, str]:
-        code = self.process.wait(timeout)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            # Where every thread of it is stuck (the demo and make up dump them on SIGUSR1), then its output.
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            self.kill()
+            self._drain()
+            raise AssertionError(
+                f"still running after {timeout} s; its output:\n" + "\n".join(self.lines)
+            ) from None
+        self._drain()
+        return code, "\n".join(self.lines)
+
+    def _drain(self) -> None:
         while (line := self._queue.get(timeout=5)) is not None:
             self.lines.append(line)
-        return code, "\n".join(self.lines)
 
     def kill(self) -> None:
         if self.process.poll() is None:
