@@ -351,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     progress = Progress()
     signal.signal(signal.SIGTERM, interrupt)
+    # Ctrl-C stops the demo even when it was started with SIGINT ignored (a shell's background job, some CI
+    # runners): Python then leaves SIGINT ignored instead of raising KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` shows where a stop is stuck
     try:
         return run(args, progress)

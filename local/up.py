@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` shows where a stop is stuck
     stop_with_parent()
     stack = LocalStack(out_dir=out_dir)

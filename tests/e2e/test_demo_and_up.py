@@ -182,7 +182,17 @@ def test_interactive_demo_waits_for_a_person_who_identifies_and_clicks_sign_in_a
 
 
 def test_ctrl_c_stops_the_demo_and_every_process_it_started(run, tmp_path):
-    demo = run("local.demo", "--interactive", "--out-dir", str(tmp_path))
+    # Started with SIGINT ignored, as a shell's background job or a CI runner starts it: Ctrl-C still stops it.
+    demo = run(
+        "local.demo",
+        command=[
+            "sh",
+            "-c",
+            'trap "" INT; exec "$0" -m local.demo --interactive --out-dir "$1"',
+            sys.executable,
+            str(tmp_path),
+        ],
+    )
     demo.wait_for_line("click Sign; waiting")
     endpoint = _endpoint(tmp_path)
     assert processes_of(endpoint)
