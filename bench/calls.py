@@ -23,7 +23,7 @@ from bench.pipeline import offline_stack
 TOKEN_ENDPOINT = "POST /auth/open/connect/token"  # noqa: S105 - a route name
 CALLS_PER_SIGNING = 6
 TOKEN_LIFETIME = 5  # seconds: short, so even the small run spans several lifetimes
-# The client refreshes a token early: 10 % of its lifetime, at most 30 s (signing_core.signicat).
+# The client refreshes a token early: 10 % of its lifetime, at most 30 s (signing_core.signicat_tokens).
 REFRESH_MARGIN = min(30.0, TOKEN_LIFETIME / 10)
 SIGNICAT_CALLERS = ("ApiFunction", "PackageWorkerFunction")
 WORKERS = 4

@@ -12,8 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from signing_core import aws, clients, snapstart
-from signing_core import signicat as signicat_module
+from signing_core import aws, clients, signicat_tokens, snapstart
 from signing_core.settings import SignicatSettings
 
 
@@ -35,7 +34,7 @@ def server(httpserver):
 
 @pytest.fixture
 def signicat_settings(server, monkeypatch):
-    monkeypatch.setattr(signicat_module, "_credentials_from_secret", lambda secret_id: ("id", "secret"))
+    monkeypatch.setattr(signicat_tokens, "credentials_from_secret", lambda secret_id: ("id", "secret"))
     minted: list[str] = []
 
     def token(request: Request) -> Response:
@@ -76,14 +75,14 @@ def test_after_restore_the_signicat_token_and_connections_are_not_reused(server,
     settings, minted = signicat_settings
     before = clients.signicat(settings)
     before.get_signing_session("s-1")
-    assert before._token == "token-1"
+    assert before._tokens.cached == "token-1"
 
     snapstart.after_restore()
     after = clients.signicat(settings)
     after.get_signing_session("s-1")
 
     assert after is not before and after._session is not before._session
-    assert before._token is None  # the snapshot's client forgot its token and closed its pool
+    assert before._tokens.cached is None  # the snapshot's client forgot its token and closed its pool
     assert minted == ["token-1", "token-2"]
     assert bearer_tokens(server) == ["Bearer token-1", "Bearer token-2"]
 

@@ -1,4 +1,4 @@
-"""Client of the Signicat Sign API v2: token cache, retries, uploads, collections, sessions, downloads.
+"""Client of the Signicat Sign API v2: retries, uploads, collections, sessions, downloads.
 
 Retry policy (urllib3 `Retry` on one `requests.Session`):
 - GET, HEAD, PUT, DELETE are retried on 429, 502, 503, 504, on connection errors and on read errors,
@@ -10,15 +10,14 @@ Retry policy (urllib3 `Retry` on one `requests.Session`):
 - After the retries, the last answer becomes a `SignicatError` carrying its problem+json fields.
 
 Responses are plain dicts and lists: fields this module does not know are passed through, never rejected.
-Tokens and credentials are never logged. Request bodies and answer shapes are in signicat_wire.py, which the
-use cases read without importing `requests`.
+Tokens and credentials are never logged; the access token is kept by signicat_tokens.py. Request bodies and
+answer shapes are in signicat_wire.py, which the use cases read without importing `requests`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -28,8 +27,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from signing_core import metrics, tracing
-from signing_core.settings import MAX_UPLOAD_CONCURRENCY, ConfigurationError, SignicatSettings
+from signing_core import metrics, signicat_tokens, tracing
+from signing_core.settings import MAX_UPLOAD_CONCURRENCY, SignicatSettings
 from signing_core.signicat_errors import SignicatError, SignicatUnavailable
 from signing_core.signicat_wire import (
     OPERATIONS,
@@ -41,7 +40,6 @@ from signing_core.signicat_wire import (
     page_items,
     path_id,
     replayable,
-    token_lifetime,
 )
 
 log = logging.getLogger(__name__)
@@ -51,8 +49,6 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # A Lambda cannot wait long: a longer Retry-After is cut to this, and the caller sees the final answer.
 MAX_RETRY_AFTER_SECONDS = 20
 MAX_BACKOFF_SECONDS = 10.0
-TOKEN_MARGIN_SECONDS = 30.0
-SECRET_MAX_AGE_SECONDS = 300
 POOL_SIZE = MAX_UPLOAD_CONCURRENCY  # connections kept per host, one per concurrent call
 
 
@@ -70,7 +66,7 @@ class _SignicatRetry(Retry):
 class SignicatClient:
     """One per container: it holds the connection pool and the access token. Safe to call from several
     threads at once: `requests.Session` only reads its settings per call and urllib3's pool is thread-safe (one
-    connection per concurrent call, `POOL_SIZE`), the token cache is behind a lock."""
+    connection per concurrent call, `POOL_SIZE`), the token cache is behind a lock (signicat_tokens.py)."""
 
     def __init__(
         self,
@@ -91,29 +87,25 @@ class SignicatClient:
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, got {retries}")
         self._api_url = api_url.rstrip("/")
-        self._token_url = token_url
-        self._credentials = credentials
         self._timeout = (connect_timeout, read_timeout)
-        self._clock = clock
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json"})
         # One connection per concurrent call (a start's uploads run in threads): the pool never discards one.
         adapter = HTTPAdapter(max_retries=_retry_policy(retries, backoff_factor), pool_maxsize=POOL_SIZE)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
-        self._token: str | None = None
-        self._token_expires_at = 0.0
-        self._token_lock = threading.Lock()
+        self._tokens = signicat_tokens.AccessTokens(token_url, credentials, self._send, clock)
 
     @classmethod
     def from_settings(cls, settings: SignicatSettings) -> SignicatClient:
         secret_id = settings.secret_id
-        return cls(settings.api_url, settings.token_url, lambda: _credentials_from_secret(secret_id))
+        return cls(
+            settings.api_url, settings.token_url, lambda: signicat_tokens.credentials_from_secret(secret_id)
+        )
 
     def close(self) -> None:
         """Forget the access token and close the pooled connections."""
-        with self._token_lock:
-            self._token, self._token_expires_at = None, 0.0
+        self._tokens.forget()
         self._session.close()
 
     # --- Sign API v2 -------------------------------------------------------------------------------
@@ -194,14 +186,14 @@ class SignicatClient:
         body = kwargs.get("data")
         start = body.tell() if hasattr(body, "seek") else None
         try:
-            token = self._access_token()
+            token = self._tokens.current()
             response = self._send_with_token(method, path, kwargs, token)
             if response.status_code == 401:
                 response.close()
                 log.info("Signicat answered 401 to %s %s: minting a new token", method, path)
                 if start is not None:
                     body.seek(start)
-                response = self._send_with_token(method, path, kwargs, self._access_token(refused=token))
+                response = self._send_with_token(method, path, kwargs, self._tokens.current(refused=token))
             if not response.ok:
                 error = SignicatError.from_response(response)
                 response.close()
@@ -228,41 +220,6 @@ class SignicatClient:
             limits = f"connect {self._timeout[0]} s, read {self._timeout[1]} s"
             raise SignicatUnavailable(0, code=code, detail=f"{method} {url} ({limits}): {exc}") from exc
 
-    def _access_token(self, refused: str | None = None) -> str:
-        """The cached token, minted anew when it expired or when it is the one Signicat just `refused`. Calls run
-        in threads (a start's uploads): the lock makes the calls that saw the same token refused mint one."""
-        with self._token_lock:
-            if self._token is None or self._token == refused or self._clock() >= self._token_expires_at:
-                try:
-                    with tracing.subsegment("Signicat POST token", operation="POST token"):
-                        self._token, self._token_expires_at = self._mint_token()
-                except SignicatError as error:
-                    error.operation = "issuing an access token"
-                    raise
-            return self._token
-
-    def _mint_token(self) -> tuple[str, float]:
-        issued_at = self._clock()
-        client_id, client_secret = self._credentials()
-        # The credentials in the form body, as Signicat's own SDK sends them.
-        form = {
-            "grant_type": "client_credentials",
-            "scope": "signicat-api",
-            "client_id": client_id,
-            "client_secret": client_secret,
-        }
-        response = self._send("POST", self._token_url, data=form)
-        if not response.ok:
-            raise SignicatError.from_response(response)
-        answer = json_object(response)
-        token = answer.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise SignicatError(response.status_code, code="INVALID_TOKEN_RESPONSE", detail="no access_token")
-        lifetime = token_lifetime(answer.get("expires_in"))
-        log.info("minted a Signicat access token valid for %s s", lifetime)
-        # Refresh early: 10 % of the lifetime, at most 30 s, so a token never expires in flight.
-        return token, issued_at + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 10)
-
 
 def _retry_policy(retries: int, backoff_factor: float) -> Retry:
     return _SignicatRetry(
@@ -277,21 +234,6 @@ def _retry_policy(retries: int, backoff_factor: float) -> Retry:
         retry_after_max=MAX_RETRY_AFTER_SECONDS,
         raise_on_status=False,
     )
-
-
-def _credentials_from_secret(secret_id: str) -> tuple[str, str]:
-    """Client id and secret from Secrets Manager, cached by Powertools for SECRET_MAX_AGE_SECONDS."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    value = get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"secret {secret_id} must be a JSON object with clientId and clientSecret")
-    missing = [
-        key for key in ("clientId", "clientSecret") if not isinstance(value.get(key), str) or not value[key]
-    ]
-    if missing:
-        raise ConfigurationError(f"secret {secret_id} lacks {' and '.join(missing)}")
-    return value["clientId"], value["clientSecret"]
 
 
 def _is_timeout(exc: requests.RequestException) -> bool:
