@@ -12,6 +12,7 @@ import requests
 
 from signing_core import aws as core_aws
 from signing_core import storage
+from signing_core.pdf_stream import NotASignedPdf
 from tests.streams import PatternStream, free_port
 
 SIGNED_PDF_HEAD = b"%PDF-1.7\n1 0 obj << /Type /Sig /ByteRange [0 10 20 30] >> endobj\n"
@@ -35,7 +36,7 @@ def test_stores_a_signed_pdf_with_its_hash_and_size(aws):
     ids=["not-pdf", "unsigned-pdf", "empty"],
 )
 def test_refuses_and_removes_what_is_not_a_signed_pdf(aws, body):
-    with pytest.raises(storage.NotASignedPdf):
+    with pytest.raises(NotASignedPdf):
         storage.store_signed_pdf(PatternStream(body, len(body)), aws.bucket, "signed/b.pdf", {})
     versions = aws.s3.list_object_versions(Bucket=aws.bucket, Prefix="signed/b.pdf")
     assert not versions.get("Versions")

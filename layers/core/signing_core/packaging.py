@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from signing_core import claims, clients, lifecycle, outcomes, repository, storage
 from signing_core.errors import Conflict, RetryLater
+from signing_core.pdf_stream import NotASignedPdf
 from signing_core.repository import Signing
 from signing_core.settings import SignicatSettings
 from signing_core.signicat_wire import PACKAGE_FAILED, SIGNED, lifecycle_state
@@ -110,7 +111,7 @@ def _store_package(
         if stored is None:
             with clients.signicat(signicat).download_document(document_id) as stream:
                 stored = storage.store_signed_pdf(stream, bucket, key, metadata)
-    except storage.NotASignedPdf as error:
+    except NotASignedPdf as error:
         return outcomes.finish(
             signing,
             repository.FAILED,

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from signing_core import storage
 from signing_core.errors import InvalidInput, PayloadTooLarge
+from signing_core.pdf_stream import PDF_MAGIC
 from signing_core.signicat_wire import REDIRECT_KINDS
 from signing_core.signing_requests import Document, Signer, SigningRequest
 from signing_core.vocabulary import (
@@ -38,7 +38,7 @@ def check_document(document: Document, max_bytes: int) -> None:
         raise InvalidInput(f"document {document.filename!r} is empty")
     if document.size > max_bytes:
         raise PayloadTooLarge(f"document {document.filename!r} is larger than {max_bytes} bytes")
-    if document.content_type == PDF and not document.head.startswith(storage.PDF_MAGIC):
+    if document.content_type == PDF and not document.head.startswith(PDF_MAGIC):
         raise InvalidInput(
             f"document {document.filename!r} is declared as a PDF but does not start with %PDF-"
         )

@@ -1,16 +1,17 @@
 """S3 for documents: every key the product writes or reads, and every S3 call.
 
-Streaming a signed PAdES in with bounded memory, presigned URLs out, the drop folder's objects and receipts.
+Streaming a signed PAdES in with bounded memory (inspected as it passes by: pdf_stream.py), presigned URLs
+out, the drop folder's objects and receipts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from signing_core import aws
+from signing_core.pdf_stream import InspectingReader, NotASignedPdf
 
 # The bucket's folders (docs/architecture.md). Canonical objects and the drop folder's never share one.
 SIGNED = "signed/"  # signed/<signingId>.pdf: the canonical PAdES of each signing, and nothing else
@@ -18,9 +19,7 @@ UPLOADS = "uploads/"  # uploads/<uploadId>: documents PUT to a presigned URL, un
 INCOMING = "incoming/"  # incoming/<name>: the drop folder, a document put here starts a signing
 RECEIPTS = "receipts/"  # receipts/<name>/<signingId>.json (or refused-<versionId>.json): how each drop went
 COPIES = "copies/"  # copies/<name>/<signingId>.pdf: the signed PAdES of each drop, beside its name
-PDF_MAGIC = b"%PDF-"
 SOURCE_DOCUMENT_METADATA = "signicat-document-id"  # which Signicat document an object was stored from
-SIGNATURE_MARKER = b"/ByteRange"
 # Multipart parts of 8 MiB, two in flight: memory stays near 2-3 parts whatever the document's size.
 PART_SIZE = 8 * 1024 * 1024
 CONCURRENCY = 2
@@ -68,48 +67,11 @@ def signed_copy_key(name: str, signing_id: str) -> str:
     return f"{COPIES}{name}/{signing_id}.pdf"
 
 
-class NotASignedPdf(ValueError):
-    """The stored bytes are not a PDF carrying a signature."""
-
-
-class _InspectingReader:
-    """Wraps a stream: hashes and counts what passes through, and looks for the PDF and signature markers."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self.head = b""
-        self.has_signature = False
-        self._tail = b""
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._stream.read(size)
-        if chunk:
-            self._hash.update(chunk)
-            self.size += len(chunk)
-            if len(self.head) < len(PDF_MAGIC):
-                self.head = (self.head + chunk)[: len(PDF_MAGIC)]
-            if not self.has_signature:
-                window = self._tail + chunk
-                self.has_signature = SIGNATURE_MARKER in window
-                self._tail = window[-len(SIGNATURE_MARKER) :]
-        return chunk
-
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-    @property
-    def is_signed_pdf(self) -> bool:
-        return self.head == PDF_MAGIC and self.has_signature
-
-
 def store_signed_pdf(stream: BinaryIO, bucket: str, key: str, metadata: dict[str, str]) -> StoredDocument:
     """Stream `stream` into s3://bucket/key (multipart, bounded memory); refuse and remove it if not a signed PDF."""
     from boto3.s3.transfer import TransferConfig
 
-    reader = _InspectingReader(stream)
+    reader = InspectingReader(stream)
     s3 = aws.client("s3")
     config = TransferConfig(
         multipart_threshold=PART_SIZE,
@@ -153,7 +115,7 @@ def find_signed_pdf(bucket: str, key: str, document_id: str) -> StoredDocument |
     if found.get("Metadata", {}).get(SOURCE_DOCUMENT_METADATA) != document_id:
         found["Body"].close()
         return None
-    reader = _InspectingReader(found["Body"])
+    reader = InspectingReader(found["Body"])
     while reader.read(PART_SIZE):
         pass
     if not reader.is_signed_pdf:
