@@ -8,7 +8,7 @@ import json
 import pytest
 
 from local.pdf import sample_pdf
-from signing_core import repository
+from signing_core import repository, signing_queries
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext
 from tests.integration.test_api_function import request
@@ -87,7 +87,10 @@ def test_a_large_start_is_accepted_then_finished_by_the_start_worker(api, worker
     assert all(s["signatureUrl"].startswith(signicat.url) for s in signing["sessions"])
     collection = signicat.collection(signing["documentCollectionId"])
     assert signicat.document(collection["documents"][0]["documentId"]) == LARGE
-    assert repository.find_by_session(signing["sessions"][0]["sessionId"]).signingId == accepted["signingId"]
+    assert (
+        signing_queries.find_by_session(signing["sessions"][0]["sessionId"]).signingId
+        == accepted["signingId"]
+    )
     assert not aws.s3.list_object_versions(Bucket=aws.bucket, Prefix="uploads/").get("Versions")
 
 

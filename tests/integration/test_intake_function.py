@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from local.pdf import sample_pdf
-from signing_core import repository
+from signing_core import repository, signing_queries
 from tests.functions import load_handler
 from tests.integration.conftest import FakeContext, sample_event
 from tests.integration.test_package_worker import envelope, run_worker
@@ -51,7 +51,7 @@ def receipt(aws, name: str) -> dict:
 
 def complete(worker, signicat, aws, session_id: str) -> None:
     signicat.act(session_id, "sign")
-    signicat.wait_packaged(repository.find_by_session(session_id).documentCollectionId)
+    signicat.wait_packaged(signing_queries.find_by_session(session_id).documentCollectionId)
     run_worker(worker, aws, envelope(session_id))
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from signing_core import claims, follow_ups, repository
+from signing_core import claims, follow_ups, repository, signing_queries, verdicts
 from signing_core.errors import Conflict, NotFound
 from signing_core.repository import Session, Signing
 
@@ -22,10 +22,10 @@ def new_signing(signing_id="s-1", sessions=("sess-a",)) -> Signing:
 def test_created_signing_is_found_by_id_by_every_session_and_by_external_reference(aws):
     new_signing(sessions=("sess-a", "sess-b"))
     assert repository.get("s-1").state == repository.AWAITING_SIGNATURE
-    assert repository.find_by_session("sess-a").signingId == "s-1"
-    assert repository.find_by_session("sess-b").signingId == "s-1"
-    assert [s.signingId for s in repository.find_by_external_reference("ref-s-1")] == ["s-1"]
-    assert repository.find_by_session("unknown") is None
+    assert signing_queries.find_by_session("sess-a").signingId == "s-1"
+    assert signing_queries.find_by_session("sess-b").signingId == "s-1"
+    assert [s.signingId for s in signing_queries.find_by_external_reference("ref-s-1")] == ["s-1"]
+    assert signing_queries.find_by_session("unknown") is None
 
 
 def test_a_signing_is_found_by_its_document_collection_and_only_by_its_own(aws):
@@ -33,10 +33,10 @@ def test_a_signing_is_found_by_its_document_collection_and_only_by_its_own(aws):
     repository.create(
         Signing("s-2", "Other", "ref-s-2", "col-2", [Session("sess-b", "https://sign.example/sess-b")])
     )
-    assert repository.find_by_collection("col-1").signingId == "s-1"
-    assert repository.find_by_collection("col-2").signingId == "s-2"
-    assert repository.find_by_collection("sess-a") is None  # a session id is no collection id
-    assert repository.find_by_session("col-1") is None
+    assert signing_queries.find_by_collection("col-1").signingId == "s-1"
+    assert signing_queries.find_by_collection("col-2").signingId == "s-2"
+    assert signing_queries.find_by_collection("sess-a") is None  # a session id is no collection id
+    assert signing_queries.find_by_session("col-1") is None
 
 
 def test_creating_the_same_signing_twice_is_refused(aws):
@@ -169,7 +169,7 @@ def test_a_verdict_is_kept_beside_the_state_machine_and_survives_its_transitions
     signing = new_signing()
     verdict = {"signatures": 1, "valid": True, "signers": [{"field": "Signature1", "valid": True}]}
 
-    assert repository.record_verification("s-1", verdict) is True
+    assert verdicts.record("s-1", verdict) is True
     recorded = repository.get("s-1")
     # A transition made from the copy read before the verdict neither fails for it nor loses it.
     repository.transition(signing, repository.SIGNED)
@@ -181,6 +181,6 @@ def test_a_verdict_is_kept_beside_the_state_machine_and_survives_its_transitions
 
 
 def test_a_verdict_for_a_signing_that_does_not_exist_creates_nothing(aws):
-    assert repository.record_verification("nope", {"valid": False}) is False
+    assert verdicts.record("nope", {"valid": False}) is False
     with pytest.raises(NotFound):
         repository.get("nope")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from signing_core import claims, clients, lifecycle, outcomes, repository, storage
+from signing_core import claims, clients, lifecycle, outcomes, repository, signing_queries, storage
 from signing_core.errors import Conflict, RetryLater
 from signing_core.pdf_stream import NotASignedPdf
 from signing_core.repository import Signing
@@ -35,7 +35,7 @@ class PackageEvent:
 
 def find_signing(subject_id: str) -> Signing | None:
     """The signing an event's `eventData.id` names: by one of its sessions, else by its collection."""
-    return repository.find_by_session(subject_id) or repository.find_by_collection(subject_id)
+    return signing_queries.find_by_session(subject_id) or signing_queries.find_by_collection(subject_id)
 
 
 def handle_package_event(

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signing_core import repository, settings, storage
+from signing_core import repository, settings, signing_queries, storage
 from signing_core.errors import InvalidInput
 from signing_core.repository import Signing
 
@@ -45,7 +45,7 @@ def list_signings(limit: int, state: str | None = None, cursor: str | None = Non
     now = datetime.now(UTC)
     oldest = repository.month_of((now - timedelta(days=settings.common().retention_days)).isoformat())
     month, start_key = _read_cursor(cursor) if cursor else (repository.month_of(now.isoformat()), None)
-    items, following = repository.list_recent(limit, month, oldest, start_key, state)
+    items, following = signing_queries.list_recent(limit, month, oldest, start_key, state)
     return {
         "signings": [{name: item.get(name) for name in SUMMARY_FIELDS} for item in items],
         "nextCursor": _write_cursor(*following) if following else None,

@@ -85,7 +85,7 @@ class Signing:
     failure: dict[str, str] | None = None
     source: dict[str, Any] | None = None  # where the request came from (e.g. an S3 object), for receipts
     notified: bool = False  # the final state has been announced (EventBridge, receipt)
-    verification: dict[str, Any] | None = None  # the verdict on the stored PAdES (record_verification)
+    verification: dict[str, Any] | None = None  # the verdict on the stored PAdES (verdicts.py)
 
     @property
     def is_final(self) -> bool:
@@ -144,6 +144,11 @@ def signing_id_of(item: dict[str, Any]) -> str:
     return item["pk"].removeprefix("SIGNING#")
 
 
+def month_of(timestamp: str) -> str:
+    """The month a signing is listed under (`createdMonth`, GSI byMonth) for its `createdAt`."""
+    return timestamp[:7]
+
+
 def expiration() -> int:
     return int(time.time()) + settings.common().retention_days * 86400
 
@@ -197,36 +202,6 @@ def get(signing_id: str) -> Signing:
     return Signing.from_item(item)
 
 
-def find_by_session(session_id: str) -> Signing | None:
-    return _find_one("bySession", "sessionId", session_id)
-
-
-def find_by_collection(collection_id: str) -> Signing | None:
-    """The signing whose document collection this is (each signing has its own: GSI byCollection)."""
-    return _find_one("byCollection", "documentCollectionId", collection_id)
-
-
-def _find_one(index: str, attribute: str, value: str) -> Signing | None:
-    items = table().query(
-        IndexName=index,
-        KeyConditionExpression="#attribute = :value",
-        ExpressionAttributeNames={"#attribute": attribute},
-        ExpressionAttributeValues={":value": value},
-    )["Items"]
-    if not items:
-        return None
-    return get(signing_id_of(items[0]))
-
-
-def find_by_external_reference(external_reference: str) -> list[Signing]:
-    items = table().query(
-        IndexName="byExternalReference",
-        KeyConditionExpression="externalReference = :ref",
-        ExpressionAttributeValues={":ref": external_reference},
-    )["Items"]
-    return [get(signing_id_of(item)) for item in items if item["sk"] == "SIGNING"]
-
-
 def transition(signing: Signing, state: str, **changes: Any) -> Signing:
     """Move `signing` to `state` if nobody changed it since it was read; raise Conflict otherwise.
 
@@ -270,74 +245,3 @@ def transition(signing: Signing, state: str, **changes: Any) -> Signing:
         ended_from = {metrics.ENTRY_POINT: metrics.entry_point(signing.source)}
         metrics.count(metrics.SIGNINGS_ENDED[state], dimensions=ended_from, signingId=signing.signingId)
     return updated
-
-
-def record_verification(signing_id: str, verification: dict[str, Any]) -> bool:
-    """Keep the verdict on the signing's stored PAdES; False when there is no such signing.
-
-    Beside the state machine, not part of it: neither `version` nor `updatedAt` changes, so a transition
-    in flight is not refused for it, and a transition (which writes only what it changes) keeps it.
-    """
-    from botocore.exceptions import ClientError
-
-    try:
-        table().update_item(
-            Key=key(signing_id),
-            UpdateExpression="SET verification = :verification",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":verification": verification},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-# Recent signings, newest first (GSI byMonth: `createdMonth` YYYY-MM, sorted by `createdAt`): a query per month,
-# never a scan, and no single partition takes every signing's write.
-LIST_INDEX = "byMonth"
-MAX_QUERIES_PER_PAGE = 40
-
-
-def month_of(timestamp: str) -> str:
-    return timestamp[:7]
-
-
-def month_before(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:7])
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
-
-
-def list_recent(
-    limit: int,
-    month: str,
-    oldest_month: str,
-    start_key: dict[str, str] | None = None,
-    state: str | None = None,
-) -> tuple[list[dict[str, Any]], tuple[str, dict[str, str] | None] | None]:
-    """Up to `limit` signings (their summaries), newest first, from `month` (after `start_key` in it) back to
-    `oldest_month`; and where the next page starts (a month and a key in it), or None after the last."""
-    found: list[dict[str, Any]] = []
-    for _ in range(MAX_QUERIES_PER_PAGE):
-        if len(found) >= limit or month < oldest_month:
-            break
-        request: dict[str, Any] = {
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "createdMonth = :month",
-            "ExpressionAttributeValues": {":month": month},
-            "ScanIndexForward": False,
-            "Limit": limit - len(found),
-        }
-        if state:
-            request["FilterExpression"] = "#state = :state"
-            request["ExpressionAttributeNames"] = {"#state": "state"}
-            request["ExpressionAttributeValues"][":state"] = state
-        if start_key:
-            request["ExclusiveStartKey"] = start_key
-        page = table().query(**request)
-        found.extend(page["Items"])
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            month = month_before(month)
-    return found, ((month, start_key) if month >= oldest_month else None)

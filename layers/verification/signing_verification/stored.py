@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from signing_core import aws, outcomes, repository, storage
+from signing_core import aws, outcomes, repository, storage, verdicts
 from signing_core.errors import NotFound
 from signing_core.timestamps import now_iso
 from signing_verification import verdict
@@ -47,7 +47,7 @@ def check(stored: StoredObject, trust_roots_pem: bytes) -> dict[str, Any] | None
     pdf, version_id = read
     found = verdict.verify(pdf, verdict.trust_roots(trust_roots_pem), expected)
     verification = {**found.to_dict(), "versionId": version_id, "verifiedAt": now_iso()}
-    recorded = repository.record_verification(signing_id, verification) if signing else False
+    recorded = verdicts.record(signing_id, verification) if signing else False
     extra = {"signingId": signing_id, "valid": found.valid, "signatures": found.signatures}
     logger.info("stored PAdES verified", extra={**extra, "recorded": recorded})
     if not found.valid:
