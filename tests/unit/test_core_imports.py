@@ -1,4 +1,5 @@
-"""The core's import graph, read from its source with `ast`: function-level imports count like the others.
+"""The core's shape: its import graph, read from its source with `ast` (function-level imports count like the
+others), and the size of its modules.
 
 Imports under `if TYPE_CHECKING:` are never run, so they are not part of the graph.
 """
@@ -10,6 +11,8 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "layers" / "core" / "signing_core"
 PACKAGE = CORE.name
+# One concern per module: a module that grows past this holds more than one, and is split along them.
+MAX_MODULE_LINES = 250
 
 
 def core_modules() -> set[str]:
@@ -128,3 +131,13 @@ def test_only_the_place_that_builds_the_sign_api_client_imports_it_and_only_when
     assert importers, "something must build the Sign API client"
     assert all(importers.values()), f"imported at module level (loads requests): {importers}"
     assert len(importers) == 1, f"the client is built in one place, not in {sorted(importers)}"
+
+
+def too_long(core: Path = CORE) -> dict[str, int]:
+    """The core modules over MAX_MODULE_LINES, with their line counts."""
+    counts = {path.name: len(path.read_text().splitlines()) for path in core.glob("*.py")}
+    return {name: count for name, count in counts.items() if count > MAX_MODULE_LINES}
+
+
+def test_no_core_module_is_over_the_line_limit():
+    assert too_long() == {}, f"split along their concerns (at most {MAX_MODULE_LINES} lines): {too_long()}"
