@@ -9,8 +9,12 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator
 
 import requests
+from moto.core.common_models import BaseModel
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.s3 import notifications as s3_notifications
 from moto.server import ThreadedMotoServer
@@ -35,6 +39,44 @@ def _s3_event_as_aws_sends_it(event_name, bucket, key, notification_id):
 
 
 s3_notifications._get_s3_event = _s3_event_as_aws_sends_it
+
+
+class _HeldWeakly:
+    """A model class's `instances_tracked`, holding its instances weakly (moto appends to it and iterates it;
+    its models are not hashable, so they are keyed by identity)."""
+
+    def __init__(self, instances: Iterable[object] = ()) -> None:
+        self._held: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: object) -> None:
+        self._held[id(instance)] = instance
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(list(self._held.values()))
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+def _new_held_weakly(cls, *args, **kwargs):
+    """moto's BaseModel records every instance it makes in its class's `instances_tracked` (for its dashboard,
+    and for S3's reset to close key buffers) and never lets go, copies included: each DynamoDB transaction
+    deep-copies the table to roll back from, each object-version listing deep-copies every version. A long run
+    keeps them all (21 GB after 900 chaos signings). Held weakly, what moto still uses stays listed for its
+    reset, and a copy is freed once moto is done with it."""
+    instance = super(BaseModel, cls).__new__(cls)
+    tracked = cls.instances_tracked
+    if not isinstance(tracked, _HeldWeakly):  # moto's reset puts back plain lists
+        tracked = cls.instances_tracked = _HeldWeakly(tracked)
+    tracked.append(instance)
+    return instance
+
+
+BaseModel.__new__ = staticmethod(_new_held_weakly)
+# A freed S3 key copy closes its buffer on collection, where moto's reset would have: expected, not a leak.
+warnings.filterwarnings("ignore", "S3 key was not disposed of in time", ResourceWarning)
 
 
 class _QuietRequestHandler(MotoRequestHandler):

@@ -1,3 +1,4 @@
+import gc
 import json
 import socket
 import threading
@@ -74,3 +75,45 @@ def test_s3_notifications_name_the_object_version_and_carry_a_sequencer_as_aws_s
     sequencers = [found["sequencer"] for _, found in objects]
     assert len(set(sequencers)) == 3
     assert all(len(s) == 16 and int(s, 16) >= 0 for s in sequencers)
+
+
+def _live(cls) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is cls)
+
+
+def test_copies_moto_makes_while_serving_are_freed_not_kept_for_the_life_of_the_process():
+    """moto deep-copies the table for each transaction (its rollback copy) and every object version for each
+    version listing; a long run of the stack (make chaos) must not keep each copy."""
+    from moto.dynamodb.models.table import Table
+    from moto.s3.models import FakeKey
+
+    with MotoServer() as moto:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
+        )
+        dynamodb = session.client("dynamodb", endpoint_url=moto.endpoint_url)
+        dynamodb.create_table(
+            TableName="copies",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        s3 = session.client("s3", endpoint_url=moto.endpoint_url)
+        s3.create_bucket(Bucket="copies", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_bucket_versioning(Bucket="copies", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="copies", Key="a.pdf", Body=b"%PDF-1.7")
+        tables, keys = _live(Table), _live(FakeKey)
+
+        for n in range(20):
+            put = {"Put": {"TableName": "copies", "Item": {"pk": {"S": f"p{n}"}}}}
+            dynamodb.transact_write_items(TransactItems=[put])
+            refused = {**put["Put"], "ConditionExpression": "attribute_not_exists(pk)"}
+            with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+                dynamodb.transact_write_items(TransactItems=[{"Put": refused}])  # rolled back from its copy
+            s3.list_object_versions(Bucket="copies")
+
+        assert _live(Table) == tables
+        assert _live(FakeKey) == keys
+        assert dynamodb.scan(TableName="copies")["Count"] == 20  # what the copies were for still holds
+        moto.reset()
