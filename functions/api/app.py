@@ -25,22 +25,21 @@ from schemas import (
     UploadOut,
 )
 
-from signing_core import (
-    cancelling,
-    deferred_starting,
-    problems,
-    reading,
-    snapstart,
-    start_requests,
-    starting,
-    uploads,
-)
+from signing_core import lazy_imports, problems, snapstart
 from signing_core import metrics as core_metrics
 from signing_core.errors import DomainError, PayloadTooLarge
 from signing_core.idempotency import idempotent
 from signing_core.settings import ApiSettings
 from signing_core.signicat_errors import SignicatError
 from signing_core.vocabulary import STARTING, State
+
+# Each use case loads with the first request that runs it; SnapStart loads them all before its snapshot.
+cancelling = lazy_imports.later("signing_core.cancelling")
+deferred_starting = lazy_imports.later("signing_core.deferred_starting")
+reading = lazy_imports.later("signing_core.reading")
+start_requests = lazy_imports.later("signing_core.start_requests")
+starting = lazy_imports.later("signing_core.starting")
+uploads = lazy_imports.later("signing_core.uploads")
 
 logger = Logger()
 # The core's stdlib loggers (signing_core.*) write through this one: the same JSON, level and keys.

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import random
 import sys
-import types
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from signing_core import aws, clients, signicat_tokens, snapstart
+from signing_core import aws, clients, lazy_imports, signicat_tokens, snapstart
 from signing_core.settings import SignicatSettings
 
 
@@ -55,20 +54,41 @@ def bearer_tokens(server: HTTPServer) -> list[str]:
     return [r.headers["Authorization"] for r, _ in server.log if r.path.startswith("/sign/")]
 
 
-def test_register_hands_the_hook_to_the_lambda_runtime(monkeypatch):
-    registered = []
-    runtime = types.ModuleType("snapshot_restore_python")
-    runtime.register_after_restore = registered.append
-    monkeypatch.setitem(sys.modules, "snapshot_restore_python", runtime)
+@pytest.fixture
+def runtime_hooks(monkeypatch):
+    """The Lambda runtime's own hook registry (snapshot_restore_py, as the runtime interface client reads it)."""
+    import snapshot_restore_py
 
+    monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])
+    monkeypatch.setattr(snapshot_restore_py, "_after_restore_registry", [])
+    return snapshot_restore_py
+
+
+def test_register_hands_both_hooks_to_the_lambda_runtime(runtime_hooks):
     assert snapstart.register() is True
-    assert registered == [snapstart.after_restore]
+
+    assert runtime_hooks.get_before_snapshot() == [(snapstart.before_snapshot, (), {})]
+    assert runtime_hooks.get_after_restore() == [(snapstart.after_restore, (), {})]
 
 
 def test_register_is_a_no_op_where_the_runtime_has_no_snapshots(monkeypatch):
-    monkeypatch.setitem(sys.modules, "snapshot_restore_python", None)  # import fails, as offline
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda's runtime
 
     assert snapstart.register() is False
+
+
+def test_before_snapshot_loads_every_deferred_module(monkeypatch, tmp_path):
+    (tmp_path / "deferred_use_case.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(lazy_imports, "_deferred", [])
+    monkeypatch.setitem(sys.modules, "deferred_use_case", None)
+    monkeypatch.delitem(sys.modules, "deferred_use_case")  # restored, i.e. removed again, after the test
+    module = lazy_imports.later("deferred_use_case")
+    assert "LOADED" not in object.__getattribute__(module, "__dict__")  # nothing of it has run yet
+
+    snapstart.before_snapshot()
+
+    assert object.__getattribute__(module, "__dict__")["LOADED"] is True
 
 
 def test_after_restore_the_signicat_token_and_connections_are_not_reused(server, signicat_settings):

@@ -7,8 +7,11 @@ sockets, Powertools' cached secrets. `after_restore` forgets them, so each envir
 and makes its own token, connections, sessions and clients on first use. Ids need nothing: `uuid.uuid4` reads
 `os.urandom`, which the kernel serves fresh in each environment.
 
-The hook is registered with the Lambda runtime's `snapshot_restore_python` module, which exists only in the
-Lambda Python runtime: offline (and in functions without SnapStart) `register` finds none and does nothing.
+The hooks are registered with `snapshot_restore_py`, which the Lambda Python runtime provides (its runtime
+interface client depends on it). The runtime runs them only when the function is initialised for a snapshot
+(`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`): in functions without SnapStart, and offline, registering changes
+nothing. Before the snapshot, `before_snapshot` loads the modules the function defers to first use
+(`signing_core.lazy_imports`), so that a restored environment has them in memory.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import random
 import sys
 
-from signing_core import aws, clients, idempotency
+from signing_core import aws, clients, idempotency, lazy_imports
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +36,17 @@ def after_restore() -> None:
     logger.info("restored from a snapshot: random state, tokens, connections and clients renewed")
 
 
+def before_snapshot() -> None:
+    lazy_imports.load_all()  # a restored environment resumes with every use case loaded (SnapStart's priming)
+
+
 def register() -> bool:
-    """Run `after_restore` after each restore from a snapshot; False where there are no snapshots."""
+    """Run `before_snapshot` before the snapshot and `after_restore` after each restore; False outside Lambda's
+    runtime (no `snapshot_restore_py`)."""
     try:
-        from snapshot_restore_python import register_after_restore
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return False
+    register_before_snapshot(before_snapshot)
     register_after_restore(after_restore)
     return True
