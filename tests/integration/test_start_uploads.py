@@ -4,7 +4,6 @@ order; a failure anywhere leaves none of them (nor the collection) at Signicat."
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 import requests
@@ -28,7 +27,7 @@ def documents(count: int) -> list[starting.Document]:
 
 def start(docs: list[starting.Document], concurrency: int = 3) -> repository.Signing:
     request = starting.SigningRequest(title="Contract", documents=docs)
-    return starting.start_signing(request, replace(StartSettings.from_env(), upload_concurrency=concurrency))
+    return starting.start_signing(request, StartSettings.from_env()._replace(upload_concurrency=concurrency))
 
 
 @pytest.fixture

@@ -5,13 +5,15 @@ WorkerSettings, ReconcilerSettings, VerifierSettings; the webhook's are in webho
 to the use cases. The template's Globals, which every function has (TABLE_NAME, RETENTION_DAYS,
 EVENT_BUS_NAME), are read once by `common()` for the repository, idempotency and outcomes.
 docs/architecture.md lists every variable. Defaults here are the product's; the template sets the rest.
+The settings are NamedTuples, immutable like frozen dataclasses: every function defines them all at init, and a
+NamedTuple class is made in a seventh of a dataclass's time (cold starts are benchmarked, bench/coldstart.py).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 
 class ConfigurationError(RuntimeError):
@@ -40,8 +42,7 @@ def env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
 
 
-@dataclass(frozen=True)
-class CommonSettings:
+class CommonSettings(NamedTuple):
     """What every function has: the signings table, how long a record is kept, where final states go."""
 
     table_name: str
@@ -68,8 +69,7 @@ def reset() -> None:
     common.cache_clear()
 
 
-@dataclass(frozen=True)
-class SignicatSettings:
+class SignicatSettings(NamedTuple):
     api_url: str
     token_url: str
     secret_id: str
@@ -94,8 +94,7 @@ MAX_UPLOAD_CONCURRENCY = 20
 DEFAULT_DEFER_START_BYTES = 10 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class StartSettings:
+class StartSettings(NamedTuple):
     """Starting a signing (the API and the intake): Signicat, the defaults of a request, the upload limit."""
 
     signicat: SignicatSettings
@@ -122,8 +121,7 @@ class StartSettings:
         )
 
 
-@dataclass(frozen=True)
-class ApiSettings:
+class ApiSettings(NamedTuple):
     start: StartSettings
     bucket: str  # signed documents and uploads
     download_url_ttl_seconds: int
@@ -148,8 +146,7 @@ class ApiSettings:
         )
 
 
-@dataclass(frozen=True)
-class StartWorkerSettings:
+class StartWorkerSettings(NamedTuple):
     start: StartSettings
     bucket: str  # where the deferred start's documents wait under uploads/
     max_attempts: int  # the attempt that fails after these many ends the signing FAILED
@@ -163,8 +160,7 @@ class StartWorkerSettings:
         )
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
+class WorkerSettings(NamedTuple):
     signicat: SignicatSettings
     bucket: str  # where the signed PAdES is stored
     queue_url: str  # the package queue: a deferred message is made visible again there (no sqs:GetQueueUrl)
@@ -180,8 +176,7 @@ class WorkerSettings:
         )
 
 
-@dataclass(frozen=True)
-class ReconcilerSettings:
+class ReconcilerSettings(NamedTuple):
     signicat: SignicatSettings
     queue_url: str  # the package-events queue
     reconcile_after_minutes: int  # a signing unchanged this long is checked
@@ -195,8 +190,7 @@ class ReconcilerSettings:
         )
 
 
-@dataclass(frozen=True)
-class VerifierSettings:
+class VerifierSettings(NamedTuple):
     """The verifier's: where the trust roots every stored PAdES must chain to are kept (an SSM parameter)."""
 
     trust_roots_parameter: str
