@@ -7,6 +7,7 @@ Ratios and counts measured in the same run, never absolute times. Needs `make bu
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -27,11 +28,11 @@ def _missed(figures: list[Figure]) -> list[str]:
     ]
 
 
-# The API's budget (1.50) is missed (1.57 measured on a quiet machine): Powertools' event_handler package (its __init__ imports every resolver,
-# asyncio among them) and pydantic for request validation cost ≈ 0.45 of the boto3 floor on their own
-# (docs/benchmarks.md). Until that changes, its ratio is held to where the product's own causes are fixed
-# (no second boto3 session, idempotency and requests imported on first use), so a regression still fails.
-API_REGRESSION_GUARD = 1.70
+# The API holds its budget (1.50) on a quiet machine with little to spare (1.48-1.52 across full runs): Powertools'
+# event_handler and pydantic alone come to about 1.43 (docs/benchmarks.md). Beside the rest of the suite on two
+# cores its ratio is noisier than the others', so here it is held to a guard that still fails on a regression the
+# size of those fixed before (a second boto3 session, idempotency imported at init); `make bench` judges 1.50.
+API_REGRESSION_GUARD = 1.60
 
 
 def test_each_function_initialises_within_its_ratio_to_bare_boto3_with_the_same_clients():
@@ -53,6 +54,50 @@ def test_each_function_initialises_within_its_ratio_to_bare_boto3_with_the_same_
         missed &= misses(again)
         figures = again
     assert not missed, [line for line in _missed(figures) if line.split(":")[0] in missed]
+
+
+def _aws_services_of(logical_id: str) -> set[str]:
+    """The AWS services a built function's code can call: boto3 clients asked of `signing_core.aws`, and
+    Secrets Manager behind Powertools' get_secret, in every core module its handler can reach (imports at any
+    depth, and modules deferred with `lazy_imports.later`)."""
+    core = BUILD_DIR / "CoreLayer" / "python"
+    sources = {path.stem: path for path in (BUILD_DIR / logical_id).glob("*.py")}
+    sources |= {f"signing_core.{path.stem}": path for path in (core / "signing_core").glob("*.py")}
+    services: set[str] = set()
+    todo, seen = ["app"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in sources:
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse(sources[name].read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                todo += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+                called = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                argument = (
+                    node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+                )
+                if called == "later":
+                    todo.append(argument)
+                elif (
+                    called == "client"
+                    and isinstance(getattr(node.func, "value", None), ast.Name)
+                    and node.func.value.id == "aws"
+                ):
+                    services.add(argument)
+                elif called == "get_secret":
+                    services.add("secretsmanager")
+    return services
+
+
+def test_each_cold_start_floor_makes_every_client_its_function_uses():
+    from bench import coldstart
+
+    for logical_id, (_name, clients, _budget) in coldstart.FUNCTIONS.items():
+        assert set(clients) == _aws_services_of(logical_id), logical_id
 
 
 def test_worker_memory_stays_bounded_while_streaming_a_large_pades_into_s3():
