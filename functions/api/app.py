@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from functools import cache
-from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -59,7 +58,7 @@ def answers(success: tuple[int, str], *problem_statuses: int, links: dict | None
     documented: dict[int, Any] = {status: {"description": description, **({"links": links} if links else {})}}
     for problem_status in sorted(set(problem_statuses)):
         documented[problem_status] = {
-            "description": HTTPStatus(problem_status).phrase,
+            "description": problems.title(problem_status),
             "content": {problems.CONTENT_TYPE: {"model": Problem}},
         }
     return documented
