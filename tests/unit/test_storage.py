@@ -101,6 +101,20 @@ def test_a_stored_pades_is_found_again_by_the_signicat_document_it_came_from(aws
     assert storage.find_signed_pdf(aws.bucket, "signed/missing.pdf", "doc-1") is None
 
 
+def test_every_version_of_exactly_one_key_is_deleted_and_counted(aws):
+    for body in (b"one", b"two"):
+        aws.s3.put_object(Bucket=aws.bucket, Key="signed/e.pdf", Body=body)
+    aws.s3.delete_object(Bucket=aws.bucket, Key="signed/e.pdf")  # a delete marker on top
+    aws.s3.put_object(Bucket=aws.bucket, Key="signed/e.pdf.bak", Body=b"beside it")
+
+    assert storage.delete_every_version(aws.bucket, "signed/e.pdf") == 3
+
+    left = aws.s3.list_object_versions(Bucket=aws.bucket, Prefix="signed/e.pdf")
+    assert [v["Key"] for v in left.get("Versions", [])] == ["signed/e.pdf.bak"]
+    assert "DeleteMarkers" not in left
+    assert storage.delete_every_version(aws.bucket, "signed/e.pdf") == 0
+
+
 def test_presigned_urls_are_sigv4_which_every_bucket_takes(aws):
     # SigV2 (AWSAccessKeyId=...&Signature=...) is boto3's default for presigning, and buckets made since 2020 refuse it.
     upload = storage.upload_url(aws.bucket, "uploads/x", "application/pdf", 900)

@@ -129,7 +129,7 @@ def _store_package(
 def _remove_orphan(signing: Signing, bucket: str) -> None:
     """A signing that ended without its PAdES keeps no PAdES: no object without a record."""
     if signing.is_final and signing.state != repository.COMPLETED:
-        removed = storage.remove_every_version(bucket, storage.signed_key(signing.signingId))
+        removed = storage.delete_every_version(bucket, storage.signed_key(signing.signingId))
         if removed:
             logger.warning(
                 "removed %d stored version(s) of signing %s, which is %s",

@@ -123,19 +123,6 @@ def find_signed_pdf(bucket: str, key: str, document_id: str) -> StoredDocument |
     return StoredDocument(bucket, key, reader.sha256, reader.size, found.get("VersionId"))
 
 
-def remove_every_version(bucket: str, key: str) -> int:
-    """Delete every version (and delete marker) of exactly `key`: what no record refers to must not stay behind,
-    not even as a noncurrent version. Answers how many were removed."""
-    s3 = aws.client("s3")
-    removed = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
-        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            if version["Key"] == key:
-                s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
-                removed += 1
-    return removed
-
-
 def exists(bucket: str, key: str) -> bool:
     """Whether `key` is in the bucket, asked by listing its own prefix. A role whose s3:ListBucket is limited
     to a prefix (condition s3:prefix) may ask this way; reading a missing key answers it 403, not 404."""
@@ -195,9 +182,10 @@ def open_stream(bucket: str, key: str, version_id: str | None = None) -> BinaryI
     return aws.client("s3").get_object(Bucket=bucket, Key=key, **version)["Body"]
 
 
-def delete_every_version(bucket: str, key: str) -> None:
+def delete_every_version(bucket: str, key: str) -> int:
     """Remove the object with all its versions and delete markers (a plain delete in a versioned bucket
-    only hides it: the data stays as a noncurrent version until the lifecycle removes it)."""
+    only hides it: the data stays as a noncurrent version until the lifecycle removes it). Answers how many
+    were removed: what no record refers to must not stay behind."""
     s3 = aws.client("s3")
     found = []
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
@@ -210,6 +198,7 @@ def delete_every_version(bucket: str, key: str) -> None:
         )
         if answer.get("Errors"):
             raise RuntimeError(f"could not delete every version of {key}: {answer['Errors']}")
+    return len(found)
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str) -> str | None:
